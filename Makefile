@@ -1,0 +1,45 @@
+# studyflow — two commands on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+STUDY  := $(VENV)/bin/study
+
+.PHONY: demo test bench lint lock clean venv venv-dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp files record which lock was installed; a changed lock reinstalls.
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -r requirements-dev.lock
+	$(PIP) install --no-deps -e .
+	touch $@ $(VENV)/.runtime
+
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
+
+demo: $(VENV)/.runtime
+	$(STUDY) demo
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev
+	$(PY) -m pytest -m bench -p no:randomly tests/bench
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+# Re-resolve the pinned lock files from pyproject.toml (needs the registries).
+lock: $(VENV)/.dev
+	$(VENV)/bin/pip-compile -q --no-emit-index-url --no-emit-find-links --strip-extras --no-header --allow-unsafe -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile -q --no-emit-index-url --no-emit-find-links --strip-extras --no-header --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .studyflow .pytest_cache

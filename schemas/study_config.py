@@ -1,0 +1,393 @@
+"""The study configuration (`study.yaml`): one file declares a whole four-phase study.
+
+Nothing about a particular study lives in code: sites, rosters, the survey instrument, the
+qualitative inputs and the triangulation propositions are all declared here and validated on
+load, with errors that name the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PhaseName = Literal["scoping", "survey_w1", "case_studies", "survey_w2", "triangulation"]
+PHASES: tuple[str, ...] = ("scoping", "survey_w1", "case_studies", "survey_w2", "triangulation")
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+VariableType = Literal["single_choice", "multiple_choice", "likert", "numeric", "free_text"]
+Severity = Literal["error", "warn"]
+
+
+class _Strict(BaseModel):
+    # extra="forbid" is what turns a typo in a key into an error naming that key.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PhaseDates(_Strict):
+    """When a phase ran."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PhaseDates:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class StudyMeta(_Strict):
+    """Identity of the study and its phase calendar."""
+
+    id: Slug
+    title: str
+    funder: str | None = None
+    phases: dict[PhaseName, PhaseDates] = Field(default_factory=dict)
+    # Name of the environment variable holding the pseudonymisation key; never the key itself.
+    pseudonym_key_env: str = "STUDYFLOW_PSEUDONYM_KEY"
+
+
+class TableInput(_Strict):
+    """A tabular input file (CSV or XLSX); `path` is relative to study.yaml, globs allowed."""
+
+    path: str
+    sheet: str | None = None
+
+
+class SitesConfig(TableInput):
+    """The organisations studied (the sampling units), e.g. CCGs."""
+
+    id_column: str
+    name_column: str | None = None
+    # Columns carried into analyses, under the name used in study.yaml (key) from a column (value).
+    attributes: dict[Slug, str] = Field(default_factory=dict)
+
+
+class RoleConfig(_Strict):
+    """A respondent or participant role."""
+
+    label: str
+    group: Slug  # coarser grouping used in breakdowns, e.g. gp / manager / other
+
+
+class RosterConfig(TableInput):
+    """The people who could respond in a wave (the denominator)."""
+
+    id_column: str
+    site_column: str
+    role_column: str
+
+
+class WaveConfig(_Strict):
+    """One survey wave: its export, its roster and the site attributes valid at that time."""
+
+    label: str
+    year: int
+    phase: Literal["survey_w1", "survey_w2"]
+    export: str
+    format: Literal["qualtrics", "redcap", "csv"]
+    dictionary: str | None = None
+    roster: RosterConfig
+    # Time-varying site attributes for this wave: analysis name -> sites column.
+    site_attributes: dict[Slug, str] = Field(default_factory=dict)
+
+
+class RespondentConfig(_Strict):
+    """How a survey submission identifies its respondent, site and role."""
+
+    id_column: str
+    site_column: str
+    role_column: str
+    # Export code -> role key in `roles`.
+    role_codes: dict[str, Slug]
+    # Pseudonymous link id (e.g. Qualtrics ExternalReference = roster member id), used to find
+    # repeat submissions by one person; optional.
+    member_column: str | None = None
+    status_column: str | None = None
+    finished_column: str | None = None
+    progress_column: str | None = None
+    submitted_column: str | None = None
+    # Submissions with these status labels are removed (previews, spam, tests).
+    exclude_status: list[str] = Field(
+        default_factory=lambda: ["Survey Preview", "Survey Test", "Spam"]
+    )
+
+
+class Variable(_Strict):
+    """One analysis variable of the survey instrument."""
+
+    type: VariableType
+    question: str
+    # Export column, or for multiple choice a template with `{code}` (e.g. "Q7_{code}").
+    column: str
+    # Per-wave override of `column` when the export changed between waves.
+    wave_columns: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    missing_codes: list[str] = Field(default_factory=list)
+    waves: list[str]
+    grid: Slug | None = None  # Likert items sharing a grid are checked for straight-lining
+    # Codes counted as the "positive" answer when a single proportion summarises the variable.
+    key_codes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Variable:
+        if self.type in ("single_choice", "multiple_choice", "likert") and not self.labels:
+            raise ValueError(f"a {self.type} variable needs `labels` (export code -> label)")
+        if self.type == "multiple_choice" and "{code}" not in self.column:
+            raise ValueError("a multiple_choice `column` must be a template containing {code}")
+        unknown = [c for c in self.key_codes if c not in self.labels]
+        if unknown:
+            raise ValueError(f"key_codes {unknown} are not among the labels' codes")
+        return self
+
+    def column_for(self, wave: str) -> str:
+        """The export column (or template) holding this variable in a wave."""
+        return self.wave_columns.get(wave, self.column)
+
+
+class FreeTextCategory(_Strict):
+    """A category of a free-text coding dictionary: regular expressions, any of which matches."""
+
+    label: str
+    patterns: list[str]
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
+        return patterns
+
+
+class FreeTextDictionary(_Strict):
+    """Dictionary that quantitises one free-text variable into categories (multi-label)."""
+
+    variable: str
+    categories: dict[Slug, FreeTextCategory]
+    # Optional human-coded sample (CSV: response_id, category) for agreement with the dictionary.
+    human_coded: str | None = None
+
+
+class TrimConfig(_Strict):
+    """Weight trimming bounds, as multiples of the mean weight."""
+
+    lower: float = 0.3
+    upper: float = 3.0
+
+
+class WeightingConfig(_Strict):
+    """Raking of respondents to roster margins."""
+
+    margins: list[str] = Field(default_factory=lambda: ["role", "region"])
+    trim: TrimConfig | None = Field(default_factory=TrimConfig)
+    max_iter: int = 100
+
+
+class SurveyConfig(_Strict):
+    """The survey strand: waves, respondent mapping, instrument and analysis options."""
+
+    waves: dict[Slug, WaveConfig]
+    respondent: RespondentConfig
+    variables: dict[Slug, Variable]
+    breakdowns: list[str] = Field(default_factory=lambda: ["role"])
+    weighting: WeightingConfig = Field(default_factory=WeightingConfig)
+    freetext: dict[Slug, FreeTextDictionary] = Field(default_factory=dict)
+    straightlining_min_items: int = 4
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SurveyConfig:
+        phases = sorted(w.phase for w in self.waves.values())
+        if phases != ["survey_w1", "survey_w2"]:
+            raise ValueError(
+                f"waves must map to phases survey_w1 and survey_w2 once each, got {phases}"
+            )
+        for name, var in self.variables.items():
+            for wave in (*var.waves, *var.wave_columns):
+                if wave not in self.waves:
+                    raise ValueError(f"variables.{name}: wave {wave!r} is not declared in waves")
+        for key, ft in self.freetext.items():
+            var = self.variables.get(ft.variable)
+            if var is None or var.type != "free_text":
+                raise ValueError(
+                    f"freetext.{key}.variable {ft.variable!r} must name a free_text variable"
+                )
+        return self
+
+    def wave_for_phase(self, phase: str) -> str:
+        """The wave key run by a survey phase."""
+        for key, wave in self.waves.items():
+            if wave.phase == phase:
+                return key
+        raise KeyError(phase)
+
+
+class SourceVariables(_Strict):
+    """Names of the REFI-QDA source variables carrying each source's metadata."""
+
+    site: str = "site_id"
+    source_type: str = "source_type"
+    role: str = "participant_role"
+    participant: str = "participant_id"
+
+
+class QdaInputs(_Strict):
+    """A set of REFI-QDA projects (or coded-segment CSVs) and how to read their metadata."""
+
+    projects: list[str]
+    format: Literal["qdpx", "segments_csv"] = "qdpx"
+    source_variables: SourceVariables = Field(default_factory=SourceVariables)
+    # REFI case variable holding the site ids a case covers (several separated by ';').
+    case_site_variable: str = "site_ids"
+
+
+class Quota(_Strict):
+    """A case-selection quota: at least `min` cases whose site attributes match `where`."""
+
+    name: str
+    where: dict[str, str]
+    min: int = 1
+
+
+class CaseSelectionConfig(_Strict):
+    """Purposive maximum-variation choice of case sites from the scoping sites."""
+
+    n: int = Field(ge=1)
+    attributes: list[str]
+    # Wave-1 site indicators (survey variables, by key code share) added to the attributes.
+    survey_indicators: list[str] = Field(default_factory=list)
+    quotas: list[Quota] = Field(default_factory=list)
+    pins: list[str] = Field(default_factory=list)
+    seed: int = 0
+
+
+class QualitativeConfig(_Strict):
+    """The qualitative strand: codebook, scoping interviews, case-study projects."""
+
+    codebook: str
+    scoping: QdaInputs
+    case_studies: QdaInputs
+    # Codebook node (path) whose child codes are the clinical / topic areas ranked in scoping.
+    area_theme: str
+    # Codebook node whose child codes rate a site's maturity in scoping.
+    maturity_theme: str | None = None
+    # Areas a case must work on (names of child codes of area_theme); empty = any area.
+    target_areas_top: int = 3
+    case_selection: CaseSelectionConfig
+    double_coded_share_min: float = 0.1
+    redact_terms: list[str] = Field(default_factory=list)
+
+
+class PropositionQuant(_Strict):
+    """The quantitative side of a proposition: a survey variable, optional breakdown."""
+
+    variable: str
+    codes: list[str] = Field(default_factory=list)
+    breakdown: str | None = None
+    compare_waves: bool = False
+
+
+class Proposition(_Strict):
+    """A triangulation proposition: a qualitative theme set against a survey result."""
+
+    id: Slug
+    statement: str
+    themes: list[str]
+    quantitative: PropositionQuant
+    expect: Literal["majority", "minority", "increase", "decrease", "differs_by_group"] | None = None
+
+
+class TriangulationConfig(_Strict):
+    """Propositions joining qualitative themes to survey results."""
+
+    propositions: list[Proposition] = Field(default_factory=list)
+
+
+class QualityConfig(_Strict):
+    """Severity of each named data-quality check (`error` stops the phase, `warn` reports)."""
+
+    severity: dict[str, Severity] = Field(default_factory=dict)
+
+
+class StudyConfig(_Strict):
+    """A whole study as declared in study.yaml."""
+
+    study: StudyMeta
+    roles: dict[Slug, RoleConfig]
+    sites: SitesConfig
+    survey: SurveyConfig
+    qualitative: QualitativeConfig
+    triangulation: TriangulationConfig = Field(default_factory=TriangulationConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    # Directory of study.yaml; relative input paths resolve against it. Set by the loader.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> StudyConfig:
+        for code, role in self.survey.respondent.role_codes.items():
+            if role not in self.roles:
+                raise ValueError(
+                    f"survey.respondent.role_codes[{code!r}] = {role!r} is not a key of roles"
+                )
+        return self
+
+    def resolve(self, pattern: str) -> list[Path]:
+        """Input files matching a path or glob relative to study.yaml, sorted."""
+        if Path(pattern).is_absolute():
+            root, rel = Path(Path(pattern).anchor), str(Path(pattern).relative_to(Path(pattern).anchor))
+        else:
+            root, rel = self.base_dir, pattern
+        if any(ch in pattern for ch in "*?["):
+            return sorted(p for p in root.glob(rel) if p.is_file())
+        return [root / rel]
+
+
+class ConfigError(ValueError):
+    """study.yaml is invalid; the message names each key and what was expected."""
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against docs/study-yaml.md)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"]
+        lines.append(f"  {loc}: {msg}")
+    return f"{path}: invalid study configuration:\n" + "\n".join(lines)
+
+
+def parse_study_config(data: dict[str, Any], path: Path) -> StudyConfig:
+    """Validate a parsed study.yaml mapping; `path` locates relative inputs and errors."""
+    try:
+        cfg = StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(path, exc)) from None
+    return cfg.model_copy(update={"base_dir": path.resolve().parent})
+
+
+def load_study_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study.yaml file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: study configuration not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return parse_study_config(data, path)

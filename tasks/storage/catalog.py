@@ -1,0 +1,70 @@
+"""Logical names to store keys: the only place that spells the layout of the store.
+
+raw/<sha256>/<original-name>            inputs, write-once, content-addressed
+runs/<run-id>/<phase>/<name>.<ext>      a run's datasets (dataset "survey.w1.responses" lives at
+                                        runs/<run-id>/survey/w1/responses.parquet)
+runs/<run-id>/manifest.json             the run's manifest, written last but one
+latest.json                             pointer to the last complete manifest, switched last
+quarantine/<run-id>/<name>.<ext>        rejected rows and files, with reasons
+review/<name>                           researcher-owned files the pipeline never overwrites
+inbox/<name>                            files dropped for ingestion
+"""
+
+from __future__ import annotations
+
+import re
+
+LATEST_KEY = "latest.json"
+INBOX_PREFIX = "inbox/"
+RUNS_PREFIX = "runs/"
+RAW_PREFIX = "raw/"
+
+_DATASET = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _dataset_path(dataset: str) -> str:
+    if not _DATASET.match(dataset):
+        raise ValueError(f"invalid dataset name {dataset!r} (dotted lower-case words expected)")
+    return dataset.replace(".", "/")
+
+
+def safe_name(name: str) -> str:
+    """A file name reduced to characters safe in any object store key."""
+    cleaned = _SAFE_NAME.sub("_", name.rsplit("/", 1)[-1]).strip("._") or "file"
+    return cleaned[:200]
+
+
+def raw_key(sha256: str, original_name: str) -> str:
+    """Key of a write-once raw input."""
+    return f"{RAW_PREFIX}{sha256}/{safe_name(original_name)}"
+
+
+def dataset_key(run_id: str, dataset: str, ext: str = "parquet") -> str:
+    """Key of a dataset written by a run."""
+    return f"{RUNS_PREFIX}{run_id}/{_dataset_path(dataset)}.{ext}"
+
+
+def docs_prefix(run_id: str) -> str:
+    """Prefix under which a run's Data Docs site is stored."""
+    return f"{RUNS_PREFIX}{run_id}/docs/"
+
+
+def manifest_key(run_id: str) -> str:
+    """Key of a run's manifest."""
+    return f"{RUNS_PREFIX}{run_id}/manifest.json"
+
+
+def quarantine_key(run_id: str, dataset: str, ext: str = "parquet") -> str:
+    """Key of rows or a file quarantined by a run."""
+    return f"quarantine/{run_id}/{_dataset_path(dataset)}.{ext}"
+
+
+def review_key(name: str) -> str:
+    """Key of a researcher-owned review file."""
+    return f"review/{safe_name(name)}"
+
+
+def inbox_key(name: str) -> str:
+    """Key of a file dropped in the inbox."""
+    return f"{INBOX_PREFIX}{safe_name(name)}"

@@ -1,0 +1,200 @@
+"""Runs in the store: ingesting inputs to raw/, planning what to re-run, manifests, `latest`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+from schemas.manifest import InputRecord, LatestPointer, Manifest, OutputRecord, PhaseRecord
+from schemas.study_config import PHASES, ConfigError, StudyConfig
+from tasks.storage.catalog import LATEST_KEY, RUNS_PREFIX, manifest_key, raw_key
+from tasks.storage.store import ObjectMissing, ObjectStore, VersionConflict, sha256_hex
+
+# Which inputs each phase reads (by logical-name prefix) and which phases it builds on.
+PHASE_INPUTS: dict[str, tuple[str, ...]] = {
+    "scoping": ("sites", "qual.codebook", "qual.scoping."),
+    "survey_w1": ("sites", "survey.w1.", "survey.freetext."),
+    "case_studies": ("sites", "qual.codebook", "qual.cases."),
+    "survey_w2": ("sites", "survey.w2.", "survey.freetext."),
+    "triangulation": ("review.",),
+}
+PHASE_UPSTREAM: dict[str, tuple[str, ...]] = {
+    "scoping": (),
+    "survey_w1": (),
+    "case_studies": ("scoping", "survey_w1"),
+    "survey_w2": ("survey_w1",),
+    "triangulation": ("scoping", "survey_w1", "case_studies", "survey_w2"),
+}
+_CODE_PACKAGES = ("flows", "tasks", "schemas")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: UTC timestamp plus random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def code_version() -> str:
+    """Package version plus a hash of the pipeline's source files (works without git)."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for pkg in _CODE_PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return f"{package_version('studyflow')}+{digest.hexdigest()[:12]}"
+
+
+def config_inputs(config: StudyConfig) -> list[tuple[str, Path]]:
+    """Every input file the study declares, as (logical name, path); globs expanded."""
+    wanted: list[tuple[str, str, bool]] = [("sites", config.sites.path, False)]
+    for wave, w in config.survey.waves.items():
+        wanted.append((f"survey.{wave}.export", w.export, False))
+        wanted.append((f"survey.{wave}.roster", w.roster.path, False))
+        if w.dictionary:
+            wanted.append((f"survey.{wave}.dictionary", w.dictionary, False))
+    for key, ft in config.survey.freetext.items():
+        if ft.human_coded:
+            wanted.append((f"survey.freetext.{key}.human", ft.human_coded, False))
+    q = config.qualitative
+    wanted.append(("qual.codebook", q.codebook, False))
+    for group, inputs in (("scoping", q.scoping), ("cases", q.case_studies)):
+        for pattern in inputs.projects:
+            wanted.append((f"qual.{group}.", pattern, True))
+    found: list[tuple[str, Path]] = []
+    counters: dict[str, int] = {}
+    for name, pattern, many in wanted:
+        paths = config.resolve(pattern)
+        paths = [p for p in paths if p.is_file()]
+        if not paths:
+            raise ConfigError(f"{name}: no input file matches {pattern!r} (relative to {config.base_dir})")
+        if not many and len(paths) > 1:
+            raise ConfigError(f"{name}: {pattern!r} matches {len(paths)} files, expected one")
+        for path in paths:
+            if many:
+                i = counters.get(name, 0)
+                counters[name] = i + 1
+                found.append((f"{name}{i:03d}", path))
+            else:
+                found.append((name, path))
+    return found
+
+
+def ingest_file(store: ObjectStore, name: str, data: bytes, original_name: str) -> InputRecord:
+    """Store an input under raw/ by content hash (a no-op when already there)."""
+    digest = sha256_hex(data)
+    info = store.put(raw_key(digest, original_name), data, metadata={"original-name": original_name})
+    return InputRecord(
+        name=name,
+        key=info.key,
+        sha256=digest,
+        version=info.version,
+        size=info.size,
+        original_name=original_name,
+    )
+
+
+def ingest_inputs(store: ObjectStore, config: StudyConfig) -> list[InputRecord]:
+    """Copy every declared input into raw/ (write-once) and record it."""
+    return [ingest_file(store, name, path.read_bytes(), path.name) for name, path in config_inputs(config)]
+
+
+def read_latest(store: ObjectStore) -> tuple[Manifest | None, str | None]:
+    """The last complete manifest and the pointer's version (None, None if no run yet)."""
+    try:
+        info = store.head(LATEST_KEY)
+    except ObjectMissing:
+        return None, None
+    pointer = LatestPointer.model_validate_json(store.get(LATEST_KEY))
+    return read_manifest(store, pointer.run_id), info.version
+
+
+def read_manifest(store: ObjectStore, run_id: str) -> Manifest:
+    """One run's manifest."""
+    return Manifest.model_validate_json(store.get(manifest_key(run_id)))
+
+
+def list_manifests(store: ObjectStore) -> list[Manifest]:
+    """Every run manifest in the store, oldest first."""
+    keys = [k for k in store.list(RUNS_PREFIX) if k.endswith("/manifest.json")]
+    return [Manifest.model_validate_json(store.get(k)) for k in keys]
+
+
+def plan_phases(
+    inputs: Iterable[InputRecord],
+    previous: Manifest | None,
+    *,
+    code: str,
+    config_sha256: str,
+    requested: Iterable[str] | None = None,
+) -> dict[str, str]:
+    """Decide per phase: "run" (inputs, code or config changed, or asked for) or "inherit"."""
+    plan: dict[str, str] = {}
+    if previous is None or previous.code_version != code or previous.config_sha256 != config_sha256:
+        return {p: "run" for p in PHASES}
+    before = {r.name: r.sha256 for r in previous.inputs}
+    now = {r.name: r.sha256 for r in inputs}
+    done_before = {p.phase for p in previous.phases if p.status in ("completed", "inherited")}
+    forced = set(requested or ())
+    for phase in PHASES:
+        prefixes = PHASE_INPUTS[phase]
+        names = {n for n in set(before) | set(now) if n.startswith(prefixes) or n in prefixes}
+        changed = any(before.get(n) != now.get(n) for n in names)
+        upstream_rerun = any(plan.get(u) == "run" for u in PHASE_UPSTREAM[phase])
+        missing = phase not in done_before
+        plan[phase] = "run" if (changed or upstream_rerun or missing or phase in forced) else "inherit"
+    return plan
+
+
+def inherited_outputs(previous: Manifest, phase: str) -> list[OutputRecord]:
+    """Outputs of a phase carried over unchanged from the previous complete run."""
+    return [o for o in previous.outputs if o.phase == phase]
+
+
+def publish_run(store: ObjectStore, manifest: Manifest, expected_latest: str | None) -> None:
+    """Write the manifest; if the run is complete, switch `latest` to it (compare-and-swap)."""
+    body = manifest.model_dump_json(indent=2).encode()
+    info = store.put(manifest_key(manifest.run_id), body)
+    if not manifest.complete:
+        return
+    pointer = LatestPointer(
+        run_id=manifest.run_id, manifest_key=info.key, manifest_sha256=info.sha256
+    )
+    try:
+        store.swap(LATEST_KEY, pointer.model_dump_json(indent=2).encode(), expected_version=expected_latest)
+    except VersionConflict as exc:
+        raise VersionConflict(
+            f"run {manifest.run_id} finished but another run published meanwhile; its manifest is "
+            f"stored at {info.key} and `latest` was left alone ({exc})"
+        ) from None
+
+
+def config_sha256(config_path: str | Path) -> str:
+    """Hash of the study configuration file's bytes."""
+    return sha256_hex(Path(config_path).read_bytes())
+
+
+def utc_now_iso() -> str:
+    """Current UTC time in ISO 8601 (manifests only; never inside datasets)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def manifest_summary(manifest: Manifest) -> dict[str, object]:
+    """A short JSON-able summary of a manifest for listings."""
+    return {
+        "run_id": manifest.run_id,
+        "created": manifest.created,
+        "complete": manifest.complete,
+        "phases": {p.phase: p.status for p in manifest.phases},
+        "outputs": len(manifest.outputs),
+    }
+
+
+def dumps(obj: object) -> str:
+    """Stable JSON text."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=str)
