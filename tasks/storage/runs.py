@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from schemas.manifest import InputRecord, LatestPointer, Manifest, OutputRecord, PhaseRecord
+from schemas.manifest import InputRecord, LatestPointer, Manifest, OutputRecord
 from schemas.study_config import PHASES, ConfigError, StudyConfig
 from tasks.storage.catalog import LATEST_KEY, RUNS_PREFIX, manifest_key, raw_key
 from tasks.storage.store import ObjectMissing, ObjectStore, VersionConflict, sha256_hex

@@ -290,9 +290,8 @@ class S3Store:
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys under a prefix, sorted."""
-        full = self._k(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
-        if prefix.endswith("/") and not full.endswith("/"):
-            full += "/"
+        # A prefix is any leading string of a key, so it is not checked like a key.
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
         cut = len(self.prefix) + 1 if self.prefix else 0
         keys: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(

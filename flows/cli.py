@@ -1,0 +1,147 @@
+"""The `study` command: generate the demo, run a study or one phase, list runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tasks.storage.store import DEFAULT_STORE
+
+app = typer.Typer(
+    help="studyflow: run a four-phase mixed-methods study (scoping, survey waves, case studies, "
+    "triangulation) as one reproducible Prefect pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DEMO_DIR = Path(".studyflow/demo")
+StoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="STUDYFLOW_STORE",
+        help="Object store URL: a folder path, file:///abs/path or s3://bucket/prefix.",
+    ),
+]
+PHASE_NAMES = ("scoping", "survey_w1", "case_studies", "survey_w2", "triangulation")
+
+
+def _quiet_prefect() -> None:
+    # Embedded defaults: Prefect's ephemeral API and no telemetry unless the user set otherwise.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo study into.")] = DEMO_DIR,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 2013,
+    scale: Annotated[int, typer.Option(min=1, help="Multiply sites, members, responses and interviews.")] = 1,
+) -> None:
+    """Write the bundled CCG demo study (inputs in real export formats plus study.yaml)."""
+    from tasks.demo.generator import generate_demo_study
+
+    with console.status(f"Generating the demo study (seed {seed}, scale {scale}) …"):
+        demo = generate_demo_study(out, seed=seed, scale=scale)
+    console.print(f"[green]Demo study written[/green] to {out}  (config: {demo.config_path})")
+
+
+def _run(config: Path, store: str, phases: list[str] | None) -> None:
+    _quiet_prefect()
+    from flows.study import StudyRunFailed, study_flow
+    from schemas.study_config import ConfigError, load_study_config
+
+    try:
+        load_study_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        manifest = study_flow(str(config), store, phases)
+    except StudyRunFailed as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"Run {manifest.run_id}")
+    for col in ("phase", "status", "from run"):
+        table.add_column(col)
+    for p in manifest.phases:
+        table.add_row(p.phase, p.status, p.run_id)
+    console.print(table)
+    from tasks.storage.store import open_store
+
+    root = open_store(store).url
+    report = [o for o in manifest.outputs if o.dataset == "report.html"]
+    console.print(f"Store:    {root}")
+    console.print(f"Manifest: {root}/runs/{manifest.run_id}/manifest.json")
+    console.print(f"Outputs:  {root}/runs/{manifest.run_id}/  ({len(manifest.outputs)} objects)")
+    if report:
+        console.print(f"Report:   {root}/{report[0].key}")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", help="The study's study.yaml.")] = DEMO_DIR / "study.yaml",
+    store: StoreOpt = DEFAULT_STORE,
+    phase: Annotated[
+        list[str] | None,
+        typer.Option("--phase", help=f"Re-run this phase and what depends on it: {', '.join(PHASE_NAMES)}."),
+    ] = None,
+) -> None:
+    """Run the study: phases whose inputs changed (or --phase ones) and everything downstream."""
+    for p in phase or []:
+        if p not in PHASE_NAMES:
+            console.print(f"[red]--phase {p!r}: expected one of {', '.join(PHASE_NAMES)}[/red]")
+            raise typer.Exit(2)
+    _run(config, store, phase)
+
+
+@app.command()
+def demo(
+    store: StoreOpt = DEFAULT_STORE,
+    out: Annotated[Path, typer.Option("--out", help="Where the demo study's inputs go.")] = DEMO_DIR,
+) -> None:
+    """Generate the demo study (if absent) and run all of it with the embedded defaults."""
+    if not (out / "study.yaml").exists():
+        demo_data(out=out, seed=2013, scale=1)
+    _run(out / "study.yaml", store, None)
+
+
+@app.command()
+def runs(store: StoreOpt = DEFAULT_STORE) -> None:
+    """List the runs in the store, newest last; `*` marks the one `latest` points at."""
+    from tasks.storage.runs import list_manifests, read_latest
+    from tasks.storage.store import open_store
+
+    st = open_store(store)
+    latest, _ = read_latest(st)
+    table = Table(title=f"Runs in {st.url}")
+    for col in ("run", "created", "complete", "phases", "outputs"):
+        table.add_column(col)
+    for m in list_manifests(st):
+        mark = "*" if latest and latest.run_id == m.run_id else ""
+        phases = ", ".join(f"{p.phase}:{p.status}" for p in m.phases)
+        table.add_row(f"{m.run_id}{mark}", m.created, str(m.complete), phases, str(len(m.outputs)))
+    console.print(table)
+
+
+@app.command("check-config")
+def check_config(config: Annotated[Path, typer.Argument(help="Path to a study.yaml.")]) -> None:
+    """Validate a study.yaml and say what is wrong, key by key."""
+    from schemas.study_config import ConfigError, load_study_config
+
+    try:
+        cfg = load_study_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"[green]OK[/green]: {cfg.study.title} ({len(cfg.survey.variables)} survey variables)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,133 @@
+"""Run bookkeeping as steps: prepare a run (ingest, plan) and finalise it (manifest, latest)."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, ConfigDict
+
+from schemas.manifest import Manifest, OutputRecord, PhaseRecord
+from schemas.study_config import PHASES, load_study_config
+from tasks.context import RunContext
+from tasks.phase import PhaseResult
+from tasks.storage.runs import (
+    code_version,
+    config_sha256,
+    ingest_inputs,
+    inherited_outputs,
+    new_run_id,
+    plan_phases,
+    publish_run,
+    read_latest,
+    utc_now_iso,
+)
+from tasks.storage.store import open_store
+
+
+class RunPlan(BaseModel):
+    """What a study run will do: its context, per-phase plan and what it inherits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ctx: RunContext
+    study_id: str
+    plan: dict[str, str]
+    code_version: str
+    config_sha256: str
+    previous: Manifest | None = None
+    expected_latest: str | None = None
+
+    def upstream(self, results: dict[str, PhaseResult]) -> dict[str, OutputRecord]:
+        """Outputs available to downstream phases: this run's results plus inherited ones."""
+        records: dict[str, OutputRecord] = {}
+        if self.previous is not None:
+            for phase in PHASES:
+                if self.plan.get(phase) == "inherit":
+                    records.update({o.dataset: o for o in inherited_outputs(self.previous, phase)})
+        for result in results.values():
+            records.update(result.by_dataset())
+        return records
+
+
+def prepare_run(
+    config_path: str, store_url: str, phases: list[str] | None = None, run_id: str | None = None
+) -> RunPlan:
+    """Ingest the study's inputs into raw/ and decide which phases run and which are inherited."""
+    config = load_study_config(config_path)
+    store = open_store(store_url)
+    inputs = ingest_inputs(store, config)
+    previous, expected = read_latest(store)
+    code = code_version()
+    cfg_sha = config_sha256(config_path)
+    plan = plan_phases(inputs, previous, code=code, config_sha256=cfg_sha, requested=phases)
+    ctx = RunContext(
+        store_url=store_url,
+        run_id=run_id or new_run_id(),
+        config_path=str(config_path),
+        inputs=tuple(inputs),
+    )
+    return RunPlan(
+        ctx=ctx,
+        study_id=config.study.id,
+        plan=plan,
+        code_version=code,
+        config_sha256=cfg_sha,
+        previous=previous,
+        expected_latest=expected,
+    )
+
+
+def phase_records(
+    run: RunPlan, results: dict[str, PhaseResult], failures: dict[str, str]
+) -> list[PhaseRecord]:
+    """Each phase's status in this run: completed, inherited, failed or skipped."""
+    records: list[PhaseRecord] = []
+    for phase in PHASES:
+        if phase in results:
+            summary = results[phase].summary
+            records.append(PhaseRecord(phase=phase, status="completed", run_id=run.ctx.run_id, summary=summary))
+        elif phase in failures:
+            records.append(
+                PhaseRecord(phase=phase, status="failed", run_id=run.ctx.run_id, error=failures[phase])
+            )
+        elif run.plan.get(phase) == "inherit" and run.previous is not None:
+            before = next(p for p in run.previous.phases if p.phase == phase)
+            records.append(
+                PhaseRecord(phase=phase, status="inherited", run_id=before.run_id, summary=before.summary)
+            )
+        else:
+            records.append(PhaseRecord(phase=phase, status="skipped", run_id=run.ctx.run_id))
+    return records
+
+
+def finalise_run(
+    run: RunPlan, results: dict[str, PhaseResult], failures: dict[str, str]
+) -> Manifest:
+    """Write the manifest; switch `latest` only when every phase completed or was inherited."""
+    phase_records_ = phase_records(run, results, failures)
+    outputs: list[OutputRecord] = []
+    for rec in phase_records_:
+        if rec.status == "completed":
+            outputs.extend(results[rec.phase].outputs)
+        elif rec.status == "inherited" and run.previous is not None:
+            outputs.extend(inherited_outputs(run.previous, rec.phase))
+    complete = all(p.status in ("completed", "inherited") for p in phase_records_)
+    manifest = Manifest(
+        study_id=run.study_id,
+        run_id=run.ctx.run_id,
+        created=utc_now_iso(),
+        code_version=run.code_version,
+        config_sha256=run.config_sha256,
+        parameters={"store_url": run.ctx.store_url, "config_path": run.ctx.config_path},
+        inputs=list(run.ctx.inputs),
+        phases=phase_records_,
+        outputs=outputs,
+        previous_run=run.previous.run_id if run.previous else None,
+        complete=complete,
+    )
+    publish_run(run.ctx.store(), manifest, run.expected_latest)
+    return manifest
+
+
+prepare_run_task = task(prepare_run, name="prepare-run", cache_policy=NO_CACHE)
+finalise_run_task = task(finalise_run, name="finalise-run", cache_policy=NO_CACHE)
