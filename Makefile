@@ -31,7 +31,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
-	$(PY) -m pytest -m bench -p no:randomly tests/bench
+	$(PY) -m pytest -m bench tests/bench -o addopts="" -q
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
