@@ -32,6 +32,11 @@ StoreOpt = Annotated[
 PHASE_NAMES = ("scoping", "survey_w1", "case_studies", "survey_w2", "triangulation")
 
 
+def _error(message: str) -> None:
+    # markup=False: error messages quote user text such as "role_codes['1']".
+    console.print(message, style="red", markup=False, soft_wrap=True)
+
+
 def _quiet_prefect() -> None:
     # Embedded defaults: Prefect's ephemeral API and no telemetry unless the user set otherwise.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -60,12 +65,12 @@ def _run(config: Path, store: str, phases: list[str] | None) -> None:
     try:
         load_study_config(config)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _error(str(exc))
         raise typer.Exit(2) from None
     try:
         manifest = study_flow(str(config), store, phases)
     except StudyRunFailed as exc:
-        console.print(f"[red]{exc}[/red]")
+        _error(str(exc))
         raise typer.Exit(1) from None
     table = Table(title=f"Run {manifest.run_id}")
     for col in ("phase", "status", "from run"):
@@ -96,7 +101,7 @@ def run(
     """Run the study: phases whose inputs changed (or --phase ones) and everything downstream."""
     for p in phase or []:
         if p not in PHASE_NAMES:
-            console.print(f"[red]--phase {p!r}: expected one of {', '.join(PHASE_NAMES)}[/red]")
+            _error(f"--phase {p!r}: expected one of {', '.join(PHASE_NAMES)}")
             raise typer.Exit(2)
     _run(config, store, phase)
 
@@ -120,10 +125,14 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
 
     st = open_store(store)
     latest, _ = read_latest(st)
+    manifests = list_manifests(st)
+    if not manifests:
+        console.print(f"No runs in {st.url} yet.", markup=False, soft_wrap=True)
+        return
     table = Table(title=f"Runs in {st.url}")
     for col in ("run", "created", "complete", "phases", "outputs"):
         table.add_column(col)
-    for m in list_manifests(st):
+    for m in manifests:
         mark = "*" if latest and latest.run_id == m.run_id else ""
         phases = ", ".join(f"{p.phase}:{p.status}" for p in m.phases)
         table.add_row(f"{m.run_id}{mark}", m.created, str(m.complete), phases, str(len(m.outputs)))
@@ -138,7 +147,7 @@ def check_config(config: Annotated[Path, typer.Argument(help="Path to a study.ya
     try:
         cfg = load_study_config(config)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _error(str(exc))
         raise typer.Exit(2) from None
     console.print(f"[green]OK[/green]: {cfg.study.title} ({len(cfg.survey.variables)} survey variables)")
 
