@@ -1,0 +1,1 @@
+"""The bundled demo study generator (entry point: tasks.demo.generator.generate_demo_study)."""
