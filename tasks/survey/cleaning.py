@@ -1,0 +1,298 @@
+"""Cleaning a survey export: each step removes rows with a reason, or flags them, and is counted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from schemas.study_config import RespondentConfig, RoleConfig, Variable
+from tasks.ingest.qualtrics import qualtrics_status_label
+from tasks.ingest.redcap import redcap_complete_label
+from tasks.survey.instrument import (
+    ROW,
+    answered_expr,
+    missing_columns,
+    recode,
+    straightlining_exprs,
+)
+from tasks.survey.population import map_roles, role_groups, role_lookup
+
+RESPONSE = "_response"
+MEMBER = "_member"
+_TRUE = ["1", "true", "t", "yes", "y"]
+_FALSE = ["0", "false", "f", "no", "n"]
+
+REMOVED_SCHEMA: dict[str, Any] = {
+    ROW: pl.Int64(),
+    RESPONSE: pl.String(),
+    "step": pl.String(),
+    "reason": pl.String(),
+    "detail": pl.String(),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Cleaned:
+    """Kept rows (raw ids still in place), removed rows with reasons, and the step report."""
+
+    kept: pl.DataFrame
+    removed: pl.DataFrame
+    steps: pl.DataFrame
+    rows_in: int
+    invalid_codes: dict[str, int]
+    notes: tuple[str, ...]
+
+
+def normalise_status(values: pl.Series, export_format: str, column: str) -> pl.Series:
+    """Status labels as the export tool names them (numeric Qualtrics or REDCap codes resolved)."""
+    if export_format == "qualtrics":
+        label = qualtrics_status_label
+    elif export_format == "redcap" and column.endswith("_complete"):
+        label = redcap_complete_label
+    else:
+        return values.str.strip_chars()
+    # Few distinct values: label each once, then map the column in one vectorised step.
+    distinct = values.drop_nulls().unique().to_list()
+    return values.replace_strict(
+        {v: label(v) for v in distinct}, default=None, return_dtype=pl.String
+    )
+
+
+def _flag(expr: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).otherwise(None)
+    )
+
+
+class _Ledger:
+    """Runs the removal steps, collecting removed rows and the per-step counts."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self.removed: list[pl.DataFrame] = []
+        self.steps: list[dict[str, object]] = []
+
+    def remove(
+        self, step: str, description: str, drop: pl.Expr, reason: str, detail: pl.Expr
+    ) -> None:
+        """Remove the rows where `drop` holds, recording reason and detail."""
+        marked = self.frame.with_columns(drop.fill_null(False).alias("_drop"))
+        gone = marked.filter(pl.col("_drop"))
+        self.removed.append(
+            gone.select(
+                pl.col(ROW),
+                pl.col(RESPONSE),
+                pl.lit(step).alias("step"),
+                pl.lit(reason).alias("reason"),
+                detail.cast(pl.String).alias("detail"),
+            )
+        )
+        self.frame = marked.filter(~pl.col("_drop")).drop("_drop")
+        self.record(step, description, gone.height, 0)
+
+    def record(self, step: str, description: str, removed: int, flagged: int) -> None:
+        """Count a step already applied: rows in, removed, out, and rows flagged but kept."""
+        rows_out = self.frame.height
+        rows_in = rows_out + removed
+        self.steps.append(
+            {
+                "order": len(self.steps),
+                "step": step,
+                "description": description,
+                "rows_in": rows_in,
+                "removed": removed,
+                "rows_out": rows_out,
+                "flagged": flagged,
+            }
+        )
+
+    def removed_frame(self) -> pl.DataFrame:
+        """All removed rows, in export order."""
+        if not self.removed:
+            return pl.DataFrame(schema=REMOVED_SCHEMA)
+        return pl.concat([r.cast(pl.Schema(REMOVED_SCHEMA)) for r in self.removed]).sort(ROW)
+
+
+def clean_export(
+    data: pl.DataFrame,
+    *,
+    respondent: RespondentConfig,
+    roles: Mapping[str, RoleConfig],
+    variables: Mapping[str, Variable],
+    wave: str,
+    export_format: str,
+    site_ids: pl.Series,
+    straightlining_min_items: int,
+    name: str = "export",
+) -> Cleaned:
+    """Remove previews/tests/spam, unknown sites and roles, repeat submissions; recode; flag."""
+    needed = [respondent.id_column, respondent.site_column, respondent.role_column]
+    optional = [
+        respondent.member_column,
+        respondent.status_column,
+        respondent.finished_column,
+        respondent.progress_column,
+        respondent.submitted_column,
+    ]
+    absent = [c for c in needed + [c for c in optional if c] if c not in data.columns]
+    absent_items = missing_columns(variables, wave, data.columns)
+    if absent or absent_items:
+        raise ValueError(
+            f"{name}: columns named in study.yaml are not in the export: "
+            + ", ".join([*(repr(c) for c in absent), *absent_items])
+        )
+    rows_in = data.height
+    frame = data.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    status = (
+        normalise_status(data[respondent.status_column], export_format, respondent.status_column)
+        if respondent.status_column
+        else pl.Series([None] * data.height, dtype=pl.String)
+    )
+    lookup = role_lookup(roles, respondent.role_codes)
+    frame = frame.with_columns(
+        pl.col(respondent.id_column).str.strip_chars().alias(RESPONSE),
+        (
+            pl.col(respondent.member_column).str.strip_chars()
+            if respondent.member_column
+            else pl.lit(None, dtype=pl.String)
+        ).alias(MEMBER),
+        status.alias("status"),
+        pl.col(respondent.site_column).str.strip_chars().alias("site_id"),
+        pl.col(respondent.role_column).str.strip_chars().alias("_role_code"),
+        map_roles(data.get_column(respondent.role_column), lookup).alias("role"),
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col(RESPONSE) == "").then(None).otherwise(pl.col(RESPONSE)).alias(RESPONSE),
+        pl.when(pl.col(MEMBER) == "").then(None).otherwise(pl.col(MEMBER)).alias(MEMBER),
+    )
+    ledger = _Ledger(frame)
+    ledger.record("read", f"rows read from {name}", 0, 0)
+    excluded = [s.strip().lower() for s in respondent.exclude_status]
+    ledger.remove(
+        "exclude_status",
+        f"previews, tests and spam by status ({', '.join(respondent.exclude_status) or 'none'})",
+        pl.col("status").str.strip_chars().str.to_lowercase().is_in(excluded),
+        "excluded status",
+        pl.col("status"),
+    )
+    ledger.remove(
+        "missing_id",
+        f"no response id in {respondent.id_column!r}",
+        pl.col(RESPONSE).is_null(),
+        "missing response id",
+        pl.lit(None, dtype=pl.String),
+    )
+    ledger.remove(
+        "unknown_site",
+        f"{respondent.site_column!r} is not a known site id",
+        ~pl.col("site_id").is_in(site_ids.implode()) | pl.col("site_id").is_null(),
+        "unknown site",
+        pl.col("site_id"),
+    )
+    ledger.remove(
+        "unknown_role",
+        f"{respondent.role_column!r} is not one of role_codes",
+        pl.col("role").is_null(),
+        "unknown role code",
+        pl.col("_role_code"),
+    )
+    # Recode now: "most complete" in de-duplication needs the answered-item counts.
+    recoded = recode(ledger.frame, variables, wave)
+    items = len(variables)
+    ledger.frame = ledger.frame.select(
+        ROW,
+        RESPONSE,
+        MEMBER,
+        "status",
+        "site_id",
+        "role",
+        (
+            _flag(pl.col(respondent.finished_column))
+            if respondent.finished_column
+            else pl.lit(None, dtype=pl.Boolean)
+        ).alias("finished"),
+        (
+            pl.col(respondent.progress_column).str.strip_chars().cast(pl.Float64, strict=False)
+            if respondent.progress_column
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("progress"),
+        (
+            pl.col(respondent.submitted_column).str.strip_chars().str.to_datetime(strict=False)
+            if respondent.submitted_column
+            else pl.lit(None, dtype=pl.Datetime("us"))
+        ).alias("_submitted"),
+    ).join(recoded.frame, on=ROW, how="left", maintain_order="left")
+    ledger.frame = ledger.frame.with_columns(answered_expr(variables).alias("answered"))
+    # Keep the most complete submission, then the latest (by timestamp, else by export order):
+    # after this sort the first row of each id or member is the one kept.
+    ledger.frame = ledger.frame.sort(
+        ["answered", "_submitted", ROW], descending=True, nulls_last=True
+    )
+    ledger.remove(
+        "duplicate_id",
+        f"the same response id in {respondent.id_column!r} more than once",
+        ~pl.col(RESPONSE).is_first_distinct(),
+        "duplicate response id",
+        pl.lit(None, dtype=pl.String),
+    )
+    if respondent.member_column:
+        ledger.remove(
+            "duplicate_member",
+            f"repeat submissions by one member ({respondent.member_column!r}): most complete, then latest kept",
+            pl.col(MEMBER).is_not_null() & ~pl.col(MEMBER).is_first_distinct(),
+            "duplicate submission",
+            pl.lit(None, dtype=pl.String),
+        )
+    flag, grids = straightlining_exprs(variables, straightlining_min_items)
+    groups = role_groups(roles)
+    ledger.frame = (
+        ledger.frame.with_columns(
+            pl.lit(items, dtype=pl.Int64).alias("items"),
+            pl.col("role").replace_strict(groups, return_dtype=pl.String).alias("role_group"),
+            flag.alias("straightlined"),
+            grids.alias("straightlined_grids"),
+        )
+        .with_columns(
+            (1.0 - pl.col("answered") / pl.col("items")).fill_nan(0.0).alias("item_missing_share")
+        )
+        .drop("_submitted")
+        .sort(ROW)
+    )
+    # Partial: not finished by the export's own flag, else progress below 100%, else items left
+    # unanswered (skipping one free-text box does not make a completed survey partial).
+    ledger.frame = ledger.frame.with_columns(
+        pl.coalesce(
+            ~pl.col("finished"), pl.col("progress") < 100, pl.col("answered") < pl.col("items")
+        ).alias("partial")
+    )
+    kept = ledger.frame
+    partial = kept.filter(pl.col("partial")).height
+    ledger.record("partial", "partial responses kept with their item missingness", 0, partial)
+    ledger.record(
+        "straightlining",
+        f"same answer on every item of a Likert grid of at least {straightlining_min_items} items (flagged, kept)",
+        0,
+        kept.filter(pl.col("straightlined")).height,
+    )
+    removed = ledger.removed_frame()
+    # Every row read is accounted for: kept or removed with a reason (checked even under -O).
+    if kept.height + removed.height != rows_in:
+        raise RuntimeError(
+            f"{name}: cleaning lost rows: {rows_in} read, {kept.height} kept + {removed.height} removed"
+        )
+    notes = [
+        f"{count} answer(s) to {var!r} held a value not among its codes or labels and were treated as missing"
+        for var, count in recoded.invalid.items()
+    ]
+    return Cleaned(
+        kept=kept,
+        removed=removed,
+        steps=pl.DataFrame(ledger.steps),
+        rows_in=rows_in,
+        invalid_codes=recoded.invalid,
+        notes=tuple(notes),
+    )

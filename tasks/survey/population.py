@@ -1,0 +1,131 @@
+"""The survey population: the site frame of a wave and its roster of possible respondents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from schemas.study_config import RoleConfig, RosterConfig, SitesConfig, WaveConfig
+from tasks.ingest.errors import InputError
+from tasks.ingest.tables import require_columns
+from tasks.privacy import pseudonymise
+
+# Group name for a respondent or site whose attribute is blank, so it still counts somewhere.
+MISSING_GROUP = "(missing)"
+MEMBER_PREFIX = "P"
+
+
+@dataclass(frozen=True, eq=False)
+class RosterFrame:
+    """A wave's roster with pseudonymised members, and what was left out of it."""
+
+    frame: pl.DataFrame
+    unknown_site: int
+    unknown_role: int
+    duplicates: int
+    notes: tuple[str, ...]
+
+
+def site_frame(
+    table: pl.DataFrame, sites: SitesConfig, wave: WaveConfig | None, name: str
+) -> pl.DataFrame:
+    """site_id plus the declared (and this wave's) attributes, as stripped strings."""
+    attributes = dict(sites.attributes)
+    if wave is not None:
+        attributes.update(wave.site_attributes)
+    require_columns(table, [sites.id_column, *attributes.values()], name)
+    frame = table.select(
+        pl.col(sites.id_column).cast(pl.String).str.strip_chars().alias("site_id"),
+        *[
+            pl.col(column).cast(pl.String).str.strip_chars().alias(key)
+            for key, column in attributes.items()
+        ],
+    ).filter(pl.col("site_id").is_not_null() & (pl.col("site_id") != ""))
+    duplicated = frame.filter(pl.col("site_id").is_duplicated())["site_id"].unique().sort()
+    if duplicated.len():
+        raise InputError(
+            name,
+            f"column {sites.id_column!r}",
+            "site ids must be unique",
+            f"repeated: {', '.join(duplicated.head(10).to_list())}",
+        )
+    # Empty attribute cells are missing values, not a category called "".
+    return frame.with_columns(
+        [pl.when(pl.col(k) == "").then(None).otherwise(pl.col(k)).alias(k) for k in attributes]
+    )
+
+
+def role_lookup(roles: Mapping[str, RoleConfig], role_codes: Mapping[str, str]) -> dict[str, str]:
+    """Text that names a role (export code, role key, or label in lower case) -> role key."""
+    lookup: dict[str, str] = {}
+    for key, role in roles.items():
+        lookup.setdefault(role.label.strip().lower(), key)
+        lookup.setdefault(key, key)
+    # Export codes win over keys and labels: they are what the instrument declares.
+    lookup.update({str(code).strip(): key for code, key in role_codes.items()})
+    return lookup
+
+
+def map_roles(values: pl.Series, lookup: Mapping[str, str]) -> pl.Series:
+    """Role keys for role text (exact code first, then key or label ignoring case); else null."""
+    folded = {k.lower(): v for k, v in lookup.items()}
+    # Resolve each distinct text once, then map the column in one vectorised replace.
+    distinct = values.drop_nulls().unique().to_list()
+    resolved = {v: lookup.get(v.strip(), folded.get(v.strip().lower())) for v in distinct}
+    return values.replace_strict(resolved, default=None, return_dtype=pl.String)
+
+
+def role_groups(roles: Mapping[str, RoleConfig]) -> dict[str, str]:
+    """Role key -> role group."""
+    return {key: role.group for key, role in roles.items()}
+
+
+def roster_frame(
+    table: pl.DataFrame,
+    roster: RosterConfig,
+    roles: Mapping[str, RoleConfig],
+    role_codes: Mapping[str, str],
+    site_ids: pl.Series,
+    wave: str,
+    key: bytes,
+    name: str,
+) -> RosterFrame:
+    """The roster with known site and role, members pseudonymised; the rest counted, not kept."""
+    require_columns(table, [roster.id_column, roster.site_column, roster.role_column], name)
+    lookup = role_lookup(roles, role_codes)
+    frame = table.select(
+        pl.col(roster.id_column).cast(pl.String).str.strip_chars().alias("member"),
+        pl.col(roster.site_column).cast(pl.String).str.strip_chars().alias("site_id"),
+        map_roles(table.get_column(roster.role_column).cast(pl.String), lookup).alias("role"),
+    )
+    known_site = pl.col("site_id").is_in(site_ids.implode())
+    unknown_site = frame.filter(~known_site).height
+    unknown_role = frame.filter(known_site & pl.col("role").is_null()).height
+    frame = frame.filter(known_site & pl.col("role").is_not_null())
+    # A member listed twice is one person; blank ids cannot be linked, so each is its own member.
+    with_id = frame.filter(pl.col("member").is_not_null())
+    deduped = with_id.unique(subset="member", keep="first", maintain_order=True)
+    duplicates = with_id.height - deduped.height
+    blank = frame.filter(pl.col("member").is_null()).with_row_index("blank_row")
+    blank = blank.with_columns(
+        pl.format("{}#blank-{}", pl.lit(name), pl.col("blank_row")).alias("member")
+    ).drop("blank_row")
+    frame = pl.concat([deduped, blank])
+    groups = role_groups(roles)
+    out = frame.select(
+        pl.lit(wave).alias("wave"),
+        pseudonymise(frame["member"], key, MEMBER_PREFIX).alias("member_id"),
+        "site_id",
+        "role",
+        pl.col("role").replace_strict(groups, return_dtype=pl.String).alias("role_group"),
+    )
+    notes = []
+    if unknown_site:
+        notes.append(f"roster: {unknown_site} member(s) at a site not in the site list left out")
+    if unknown_role:
+        notes.append(f"roster: {unknown_role} member(s) with an unknown role left out")
+    if duplicates:
+        notes.append(f"roster: {duplicates} repeated member id(s) counted once")
+    return RosterFrame(out, unknown_site, unknown_role, duplicates, tuple(notes))

@@ -1,0 +1,393 @@
+"""Estimates: vectorised proportions and means against tasks.survey.stats, scipy and statsmodels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.proportion import proportion_confint
+
+from schemas.study_config import Variable
+from schemas.survey import Estimates, Means
+from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_mapping, mean_table
+from tasks.survey.stats import likert_mean, weighted_proportion
+
+ATOL = 1e-9
+LIKERT = {str(s): f"level {s}" for s in range(1, 6)}
+
+
+def _variables() -> dict[str, Variable]:
+    return {
+        "body": Variable(
+            type="single_choice",
+            question="Which body?",
+            column="Q1",
+            labels={"1": "Mine", "2": "National", "3": "Other", "4": "Nobody chose"},
+            waves=["w1"],
+            key_codes=["1"],
+        ),
+        "with": Variable(
+            type="multiple_choice",
+            question="With whom?",
+            column="Q2_{code}",
+            labels={"a": "A", "b": "B", "c": "C"},
+            waves=["w1"],
+            key_codes=["a", "b"],
+        ),
+        "score": Variable(
+            type="likert", question="How much?", column="Q3", labels=LIKERT, waves=["w1"]
+        ),
+        "years": Variable(type="numeric", question="Years?", column="Q4", waves=["w1"]),
+        "empty": Variable(
+            type="single_choice",
+            question="Nobody answered",
+            column="Q5",
+            labels={"1": "yes", "2": "no"},
+            waves=["w1"],
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pl.DataFrame]:
+    """Random respondents in 15 sites and 3 roles, with unequal weights, and their answers."""
+    rng = np.random.default_rng(11)
+    n = 240
+    ids = [f"R{i:012x}" for i in range(n)]
+    sites = pl.DataFrame(
+        {
+            "site_id": [f"S{i:02d}" for i in range(15)],
+            "region": [("N", "M", "S")[i % 3] for i in range(15)],
+        }
+    )
+    # "S14" has exactly one respondent: a group with a single cluster.
+    site_of = np.where(np.arange(n) == 0, 14, rng.integers(0, 14, n))
+    respondents = pl.DataFrame(
+        {
+            "respondent_id": ids,
+            "site_id": [f"S{s:02d}" for s in site_of],
+            "role": rng.choice(["gp", "manager", "lay"], n).tolist(),
+            "weight": rng.uniform(0.4, 3.0, n),
+        }
+    ).with_columns(
+        pl.col("role")
+        .replace({"gp": "clinical", "manager": "admin", "lay": "admin"})
+        .alias("role_group")
+    )
+    body = rng.choice(["1", "2", "3", None], n, p=[0.5, 0.3, 0.15, 0.05])
+    body[0] = "1"
+    rows = [
+        {
+            "respondent_id": r,
+            "variable": "body",
+            "type": "single_choice",
+            "code": c,
+            "value": None,
+            "missing": c is None,
+        }
+        for r, c in zip(ids, body, strict=True)
+    ]
+    for r in ids:
+        chosen = [c for c in "abc" if rng.random() < {"a": 0.5, "b": 0.3, "c": 0.2}[c]]
+        rows += [
+            {
+                "respondent_id": r,
+                "variable": "with",
+                "type": "multiple_choice",
+                "code": c,
+                "value": None,
+                "missing": False,
+            }
+            for c in chosen
+        ] or [
+            {
+                "respondent_id": r,
+                "variable": "with",
+                "type": "multiple_choice",
+                "code": None,
+                "value": None,
+                "missing": True,
+            }
+        ]
+        s = rng.integers(0, 6)
+        rows.append(
+            {
+                "respondent_id": r,
+                "variable": "score",
+                "type": "likert",
+                "code": None if s == 0 else str(s),
+                "value": None if s == 0 else float(s),
+                "missing": s == 0,
+            }
+        )
+        y = float(rng.integers(0, 20)) if rng.random() > 0.1 else None
+        rows.append(
+            {
+                "respondent_id": r,
+                "variable": "years",
+                "type": "numeric",
+                "code": None,
+                "value": y,
+                "missing": y is None,
+            }
+        )
+        rows.append(
+            {
+                "respondent_id": r,
+                "variable": "empty",
+                "type": "single_choice",
+                "code": None,
+                "value": None,
+                "missing": True,
+            }
+        )
+    answers = pl.DataFrame(
+        rows,
+        schema={
+            "respondent_id": pl.String,
+            "variable": pl.String,
+            "type": pl.String,
+            "code": pl.String,
+            "value": pl.Float64,
+            "missing": pl.Boolean,
+        },
+    )
+    return {"sites": sites, "respondents": respondents, "answers": answers}
+
+
+@pytest.fixture(scope="module")
+def tables(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Estimates and means of the random frames."""
+    breakdowns = breakdown_list(["region", "role_group"])
+    mapping = group_mapping(frames["respondents"], frames["sites"], breakdowns)
+    args = (frames["answers"], frames["respondents"], mapping, _variables(), breakdowns, "w1")
+    return {"estimates": estimate_table(*args), "means": mean_table(*args), "mapping": mapping}
+
+
+def _units(frames: dict[str, pl.DataFrame], breakdown: str, group: str) -> pl.DataFrame:
+    resp = frames["respondents"].join(frames["sites"], on="site_id")
+    if breakdown == ALL:
+        return resp
+    return resp.filter(pl.col(breakdown) == group)
+
+
+def test_tables_meet_their_contracts(tables: dict[str, pl.DataFrame]) -> None:
+    Estimates.validate(tables["estimates"].with_columns(pl.lit("w1").alias("wave")), lazy=True)
+    Means.validate(tables["means"], lazy=True)
+    assert (
+        tables["estimates"].select("breakdown").unique().height == 4
+    )  # all, role, region, role_group
+
+
+def test_weighted_and_wilson_match_direct_computation(
+    frames: dict[str, pl.DataFrame], tables: dict[str, pl.DataFrame]
+) -> None:
+    est = tables["estimates"].filter(pl.col("kind") == "code")
+    answers = frames["answers"].filter(~pl.col("missing"))
+    checked = 0
+    for row in est.filter(pl.col("variable").is_in(["body", "with"])).iter_rows(named=True):
+        group = _units(frames, row["breakdown"], row["group"])
+        given = answers.filter(pl.col("variable") == row["variable"])
+        units = group.join(given.select("respondent_id").unique(), on="respondent_id").sort(
+            "respondent_id"
+        )
+        chosen = set(given.filter(pl.col("code") == row["code"])["respondent_id"].to_list())
+        y = np.array([r in chosen for r in units["respondent_id"].to_list()], dtype=float)
+        ref = weighted_proportion(y, units["weight"].to_numpy(), units["site_id"].to_list())
+        assert row["n"] == units.height and row["count"] == int(y.sum())
+        assert row["weighted_proportion"] == pytest.approx(ref.estimate, abs=ATOL)
+        assert row["n_clusters"] == ref.n_clusters
+        assert row["effective_n"] == pytest.approx(ref.effective_n, abs=ATOL)
+        for mine, theirs in (
+            ("weighted_se", ref.se),
+            ("weighted_lower", ref.lower),
+            ("weighted_upper", ref.upper),
+            ("design_effect", ref.design_effect),
+        ):
+            if math.isnan(theirs):
+                assert row[mine] is None, (mine, row)
+            else:
+                assert row[mine] == pytest.approx(theirs, abs=ATOL), (mine, row)
+        low, high = proportion_confint(int(y.sum()), units.height, alpha=0.05, method="wilson")
+        assert (row["lower"], row["upper"]) == pytest.approx((low, high), abs=ATOL)
+        assert row["proportion"] == pytest.approx(y.mean(), abs=ATOL)
+        checked += 1
+    assert checked > 50
+
+
+def test_key_rows_combine_the_key_codes(
+    frames: dict[str, pl.DataFrame], tables: dict[str, pl.DataFrame]
+) -> None:
+    row = (
+        tables["estimates"]
+        .filter(
+            (pl.col("variable") == "with")
+            & (pl.col("kind") == "key")
+            & (pl.col("breakdown") == ALL)
+        )
+        .row(0, named=True)
+    )
+    assert row["code"] == "a,b" and row["label"] == "key: A / B"
+    given = frames["answers"].filter((pl.col("variable") == "with") & ~pl.col("missing"))
+    units = (
+        frames["respondents"]
+        .join(given.select("respondent_id").unique(), on="respondent_id")
+        .sort("respondent_id")
+    )
+    hit = set(given.filter(pl.col("code").is_in(["a", "b"]))["respondent_id"].to_list())
+    y = np.array([r in hit for r in units["respondent_id"].to_list()], dtype=float)
+    ref = weighted_proportion(y, units["weight"].to_numpy(), units["site_id"].to_list())
+    assert row["weighted_proportion"] == pytest.approx(ref.estimate, abs=ATOL)
+    assert row["weighted_se"] == pytest.approx(ref.se, abs=ATOL)
+
+
+def test_code_nobody_chose_is_zero_with_a_wilson_interval(tables: dict[str, pl.DataFrame]) -> None:
+    row = (
+        tables["estimates"]
+        .filter(
+            (pl.col("variable") == "body") & (pl.col("code") == "4") & (pl.col("breakdown") == ALL)
+        )
+        .row(0, named=True)
+    )
+    assert row["count"] == 0 and row["proportion"] == 0.0 and row["weighted_proportion"] == 0.0
+    assert row["lower"] == 0.0
+    assert row["upper"] == pytest.approx(
+        proportion_confint(0, row["n"], method="wilson")[1], abs=ATOL
+    )
+    # Every respondent scored 0: no variation, so the design effect is undefined.
+    assert row["weighted_se"] == 0.0 and row["design_effect"] is None
+
+
+def test_single_respondent_group_has_no_design_based_se(
+    tables: dict[str, pl.DataFrame], frames: dict[str, pl.DataFrame]
+) -> None:
+    mapping = group_mapping(
+        frames["respondents"].filter(pl.col("site_id") == "S14"), frames["sites"], ["region"]
+    )
+    lone = estimate_table(
+        frames["answers"],
+        frames["respondents"].filter(pl.col("site_id") == "S14"),
+        mapping,
+        _variables(),
+        ["region"],
+        "w1",
+    )
+    row = lone.filter((pl.col("variable") == "body") & (pl.col("breakdown") == ALL)).row(
+        0, named=True
+    )
+    assert (row["n"], row["count"], row["n_clusters"]) == (1, 1, 1)
+    assert row["weighted_proportion"] == 1.0
+    assert (
+        row["weighted_se"] is None
+        and row["weighted_lower"] is None
+        and row["design_effect"] is None
+    )
+    # Wilson still gives an interval for one observation.
+    assert (row["lower"], row["upper"]) == pytest.approx(
+        proportion_confint(1, 1, method="wilson"), abs=ATOL
+    )
+    means = mean_table(
+        frames["answers"],
+        frames["respondents"].filter(pl.col("site_id") == "S14"),
+        mapping,
+        _variables(),
+        ["region"],
+        "w1",
+    )
+    assert (
+        means.filter(pl.col("n") == 1)["sd"].null_count() == means.filter(pl.col("n") == 1).height
+    )
+
+
+def test_all_missing_item_is_published_with_n_zero(tables: dict[str, pl.DataFrame]) -> None:
+    rows = tables["estimates"].filter(pl.col("variable") == "empty")
+    assert rows["breakdown"].unique().to_list() == [ALL]
+    assert rows["n"].to_list() == [0, 0] and rows["proportion"].null_count() == 2
+    assert rows["lower"].null_count() == 2 and rows["weighted_proportion"].null_count() == 2
+
+
+def test_estimates_follow_instrument_order(tables: dict[str, pl.DataFrame]) -> None:
+    variables = tables["estimates"]["variable"].unique(maintain_order=True).to_list()
+    assert variables == ["body", "with", "score", "empty"]
+    codes = (
+        tables["estimates"]
+        .filter((pl.col("variable") == "body") & (pl.col("breakdown") == ALL))["code"]
+        .to_list()
+    )
+    assert codes == ["1", "2", "3", "4", "1"]  # then the key row
+
+
+@pytest.mark.parametrize("variable", ["score", "years"])
+def test_means_match_likert_mean(
+    frames: dict[str, pl.DataFrame], tables: dict[str, pl.DataFrame], variable: str
+) -> None:
+    rows = tables["means"].filter(pl.col("variable") == variable)
+    assert rows.height > 5
+    for row in rows.iter_rows(named=True):
+        group = _units(frames, row["breakdown"], row["group"])
+        vals = frames["answers"].filter(
+            (pl.col("variable") == variable) & pl.col("value").is_not_null()
+        )
+        units = group.join(vals.select("respondent_id", "value"), on="respondent_id").sort(
+            "respondent_id"
+        )
+        unweighted = likert_mean(units["value"].to_numpy())
+        weighted = likert_mean(
+            units["value"].to_numpy(), units["weight"].to_numpy(), units["site_id"].to_list()
+        )
+        assert row["n"] == units.height
+        assert row["mean"] == pytest.approx(unweighted.estimate, abs=ATOL)
+        assert row["sd"] == pytest.approx(
+            float(np.std(units["value"].to_numpy(), ddof=1)), abs=ATOL
+        )
+        assert (row["lower"], row["upper"]) == pytest.approx(
+            (unweighted.lower, unweighted.upper), abs=ATOL
+        )
+        assert row["weighted_mean"] == pytest.approx(weighted.estimate, abs=ATOL)
+        if math.isnan(weighted.se):
+            assert row["weighted_se"] is None
+        else:
+            assert row["weighted_se"] == pytest.approx(weighted.se, abs=ATOL)
+            assert row["design_effect"] == pytest.approx(weighted.design_effect, abs=1e-7)
+        assert row["n_clusters"] == weighted.n_clusters
+
+
+def test_unknown_breakdown_is_named(frames: dict[str, pl.DataFrame]) -> None:
+    with pytest.raises(ValueError, match="deprivation"):
+        group_mapping(frames["respondents"], frames["sites"], ["role", "deprivation"])
+
+
+def test_breakdown_list_always_has_role() -> None:
+    assert breakdown_list(["region", "role", "rating"]) == ["role", "region", "rating"]
+    assert breakdown_list([]) == ["role"]
+
+
+def test_weighted_se_matches_statsmodels_cluster_robust_wls(
+    frames: dict[str, pl.DataFrame], tables: dict[str, pl.DataFrame]
+) -> None:
+    row = (
+        tables["estimates"]
+        .filter(
+            (pl.col("variable") == "body") & (pl.col("code") == "2") & (pl.col("kind") == "code")
+        )
+        .filter(pl.col("breakdown") == ALL)
+        .row(0, named=True)
+    )
+    given = frames["answers"].filter((pl.col("variable") == "body") & ~pl.col("missing"))
+    units = frames["respondents"].join(given.select("respondent_id", "code"), on="respondent_id")
+    y = (units["code"] == "2").cast(pl.Float64).to_numpy()
+    w = units["weight"].to_numpy()
+    groups = units["site_id"].cast(pl.Categorical).to_physical().to_numpy()
+    fit = sm.WLS(y, np.ones_like(y), weights=w).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    assert row["weighted_proportion"] == pytest.approx(float(fit.params[0]), abs=ATOL)
+    assert row["weighted_se"] == pytest.approx(float(fit.bse[0]), abs=ATOL)
+    # And by hand: var = G/(G-1) Σ_g (Σ_i∈g w_i (y_i - p))² / (Σ w)².
+    p = float(np.dot(w, y) / w.sum())
+    totals = np.bincount(groups, weights=w * (y - p))
+    g = len(np.unique(groups))
+    assert row["weighted_se"] == pytest.approx(
+        np.sqrt(g / (g - 1) * np.dot(totals, totals)) / w.sum(), abs=ATOL
+    )
