@@ -1,0 +1,156 @@
+"""Redaction of names and identifiers, and exemplar quotes with provenance.
+
+Redaction works on whole source texts, so every published text (segments, quotes, the exported
+project) comes from one redacted copy: each match is replaced by a placeholder and segment
+offsets are moved to the redacted text (a segment boundary inside a replaced span snaps outward
+to include the whole placeholder). Patterns, first match wins at a position:
+e-mail addresses → [email]; the study's `redact_terms` (whole words, any case) → [redacted];
+a title (Dr, Mr, Mrs, Ms, Miss, Mx, Prof, Professor, Sir, Dame, Cllr, Councillor) followed by
+capitalised names or initials → [name]; telephone numbers (leading 0 or +) → [phone];
+UK-style postcodes → [postcode]. Placeholders never match again, so redaction is idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import polars as pl
+
+from tasks.qualitative.model import SEGMENT_COLUMNS, CodedModel
+
+PLACEHOLDERS = {
+    "email": "[email]",
+    "term": "[redacted]",
+    "name": "[name]",
+    "phone": "[phone]",
+    "postcode": "[postcode]",
+}
+PLACEHOLDER_PATTERN = r"\[(?:email|redacted|name|phone|postcode)\]"
+_TITLE = r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sir|Dame|Cllr|Councillor)"
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_NAME_WORD = rf"(?!{_TITLE}\b)[{_UPPER}](?:[^\W\d_]|['’-](?=[^\W\d_]))+"
+_INITIAL = rf"[{_UPPER}]\.?"
+_NAME = rf"\b{_TITLE}\.?[ \t]+(?:{_INITIAL}[ \t]+)*{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}}"
+_EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_PHONE = r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?|0)\d{2,4}[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\w)"
+_POSTCODE = rf"\b[{_UPPER}]{{1,2}}\d[A-Z\d]?[ ]?\d[ABD-HJLNP-UW-Z]{{2}}\b"
+QUOTES_PER_CELL = 3
+
+
+def redaction_pattern(terms: Sequence[str] = ()) -> re.Pattern[str]:
+    """The combined redaction pattern for a study's listed terms."""
+    listed = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
+    term = "|".join(rf"(?<!\w){re.escape(t)}(?!\w)" for t in listed) or r"(?!x)x"
+    return re.compile(
+        rf"(?P<email>{_EMAIL})|(?P<term>(?i:{term}))|(?P<name>{_NAME})|(?P<phone>{_PHONE})|(?P<postcode>{_POSTCODE})"
+    )
+
+
+def redact(text: str, pattern: re.Pattern[str]) -> tuple[str, list[tuple[int, int, int]]]:
+    """Redacted text and the replaced spans as (start, end, placeholder length) in the input."""
+    spans: list[tuple[int, int, int]] = []
+
+    def sub(match: re.Match[str]) -> str:
+        placeholder = PLACEHOLDERS[match.lastgroup or "name"]
+        spans.append((match.start(), match.end(), len(placeholder)))
+        return placeholder
+
+    return pattern.sub(sub, text), spans
+
+
+def redact_column(values: pl.Series, pattern: re.Pattern[str]) -> pl.Series:
+    """A string column with every value redacted (nulls stay null)."""
+    return values.map_elements(lambda v: redact(v, pattern)[0], return_dtype=pl.String, skip_nulls=True)
+
+
+def _moved(position: str, *, is_end: bool) -> pl.Expr:
+    # The last replaced span starting at (start) or before (end) the position, joined as r_*.
+    found = pl.col("r_start").is_not_null()
+    if is_end:
+        inside = pl.max_horizontal(position, "r_end") + pl.col("cum_through")
+    else:
+        inside = pl.when(pl.col(position) < pl.col("r_end")).then(
+            pl.col("r_start") + pl.col("cum_through") - pl.col("delta")
+        ).otherwise(pl.col(position) + pl.col("cum_through"))
+    return pl.when(found).then(inside).otherwise(pl.col(position)).cast(pl.Int64)
+
+
+def redact_model(model: CodedModel, terms: Sequence[str] = ()) -> CodedModel:
+    """The model with source texts and names redacted and segment offsets moved to match.
+
+    Segments keep their original offsets as raw_start / raw_end (provenance in the
+    researchers' own project); start / end / text refer to the redacted text.
+    """
+    pattern = redaction_pattern(terms)
+    ids: list[str] = []
+    texts: list[str] = []
+    span_rows: list[tuple[str, int, int, int]] = []
+    for source_id, text in model.sources.select("source_id", "text").iter_rows():
+        redacted, spans = redact(text or "", pattern)
+        ids.append(source_id)
+        texts.append(redacted)
+        span_rows.extend((source_id, s, e, n) for s, e, n in spans)
+    new_text = pl.DataFrame({"source_id": ids, "new_text": texts}, schema={"source_id": pl.String, "new_text": pl.String})
+    sources = (
+        model.sources.join(new_text, on="source_id", how="left")
+        .with_columns(
+            pl.col("new_text").alias("text"),
+            pl.col("new_text").str.len_chars().cast(pl.Int64).alias("length"),
+            redact_column(model.sources.get_column("name"), pattern).alias("name"),
+        )
+        .drop("new_text")
+    )
+    span_table = (
+        pl.DataFrame(span_rows, schema={"source_id": pl.String, "r_start": pl.Int64, "r_end": pl.Int64, "n": pl.Int64},
+                     orient="row")
+        .with_columns(delta=pl.col("n") - (pl.col("r_end") - pl.col("r_start")))
+        .with_columns(cum_through=pl.col("delta").cum_sum().over("source_id"))
+        .sort("r_start")
+    )
+    segments = model.segments.with_columns(
+        pl.col("start").alias("raw_start"), pl.col("end").alias("raw_end"), pl.int_range(pl.len()).alias("_row")
+    )
+    by_start = segments.select("_row", "source_id", "raw_start").sort("raw_start").join_asof(
+        span_table, left_on="raw_start", right_on="r_start", by="source_id", strategy="backward", check_sortedness=False
+    ).select("_row", _moved("raw_start", is_end=False).alias("start"))
+    by_end = segments.select("_row", "source_id", "raw_end").sort("raw_end").join_asof(
+        span_table, left_on="raw_end", right_on="r_start", by="source_id", strategy="backward",
+        allow_exact_matches=False, check_sortedness=False,
+    ).select("_row", _moved("raw_end", is_end=True).alias("end"))
+    segments = (
+        segments.drop("start", "end", "text")
+        .join(by_start, on="_row", how="left")
+        .join(by_end, on="_row", how="left")
+        .join(sources.select("source_id", pl.col("text").alias("_source_text")), on="source_id", how="left")
+        .with_columns(pl.col("_source_text").str.slice(pl.col("start"), pl.col("end") - pl.col("start")).alias("text"))
+        .sort("_row")
+        .select(*SEGMENT_COLUMNS, "raw_start", "raw_end")
+    )
+    return replace(model, sources=sources, segments=segments)
+
+
+def select_quotes(ranked: pl.DataFrame, sources: pl.DataFrame, per_cell: int = QUOTES_PER_CELL) -> pl.DataFrame:
+    """Top exemplar spans per case × theme as quotes with provenance.
+
+    `ranked` holds one row per (case, theme, span) with its rank (see matrices.exemplars) and
+    segment_id, source_id, start, end, raw_start, raw_end, text, codes.
+    """
+    meta = sources.select(
+        "source_id", pl.col("name").alias("source_name"), "source_type", "role", "participant_pseudonym", "site_id"
+    )
+    return (
+        ranked.filter(pl.col("rank") <= per_cell)
+        .join(meta, on="source_id", how="left")
+        .with_columns(
+            pl.format("{}|{}|{}", "case", "theme", "rank").alias("quote_id"),
+            pl.col("text").str.count_matches(PLACEHOLDER_PATTERN).cast(pl.Int64).alias("redactions"),
+        )
+        .select(
+            "quote_id", "case", "theme", pl.col("rank").cast(pl.Int64), "segment_id", "codes", "source_id",
+            "source_name", "source_type", "role", "participant_pseudonym", "site_id", "start", "end",
+            "raw_start", "raw_end", "text", "redactions",
+        )
+        .sort("case", "theme", "rank")
+    )

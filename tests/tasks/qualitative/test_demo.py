@@ -1,0 +1,175 @@
+"""Acceptance on the bundled demo study: scoping, selection, matrices, ICR, quotes, round trip.
+
+Expected values are computed here from the raw demo files (sites table, .qdpx projects), not
+looked up from the pipeline's own outputs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from schemas.study_config import StudyConfig, load_study_config
+from tasks.context import RunContext
+from tasks.ingest.qdpx import read_qdpx
+from tasks.phase import PhaseResult
+from tasks.qualitative import steps
+from tasks.qualitative.model import SEGMENT_COLUMNS, build_model
+from tasks.storage.runs import ingest_inputs
+from tasks.storage.store import open_store
+
+generator = pytest.importorskip("tasks.demo.generator")
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """The demo study after scoping, survey wave 1 (when available) and the case studies."""
+
+    root: Path
+    cfg: StudyConfig
+    ctx: RunContext
+    scoping: PhaseResult
+    cases: PhaseResult
+    counts: dict[str, int]
+    timings: dict[str, float]
+
+    def table(self, dataset: str) -> pl.DataFrame:
+        """A published table, read back through its contract."""
+        return self.ctx.read_table({**self.scoping.by_dataset(), **self.cases.by_dataset()}[dataset])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """Generate the demo (seed 2013, scale 1) and run the qualitative steps on a file store."""
+    root = tmp_path_factory.mktemp("demo")
+    study = generator.generate_demo_study(root / "study", seed=2013, scale=1)
+    cfg = load_study_config(study.config_path)
+    ctx = RunContext(store_url=str(root / "store"), run_id="demo", config_path=str(study.config_path),
+                     inputs=tuple(ingest_inputs(open_store(str(root / "store")), cfg)))
+    timings = {}
+    start = time.perf_counter()
+    scoping = steps.scoping_step(ctx)
+    timings["scoping"] = time.perf_counter() - start
+    upstream = dict(scoping.by_dataset())
+    try:
+        from tasks.survey.steps import survey_wave_step
+    except ImportError:
+        survey_wave_step = None
+    if survey_wave_step is not None:
+        upstream.update(survey_wave_step(ctx, cfg.survey.wave_for_phase("survey_w1"), {}).by_dataset())
+    start = time.perf_counter()
+    cases = steps.case_studies_step(ctx, upstream)
+    timings["case_studies"] = time.perf_counter() - start
+    return DemoRun(root, cfg, ctx, scoping, cases, dict(study.counts), timings)
+
+
+def _projects(run: DemoRun, pattern: str) -> list:  # noqa: ANN401 - QdaProject list
+    return [read_qdpx(p.read_bytes(), p.name) for p in run.cfg.resolve(pattern)]
+
+
+def test_target_areas_rank_top(demo: DemoRun) -> None:
+    ranking = demo.table("scoping.area_ranking")
+    top = [a.lower() for a in ranking.filter(pl.col("is_target")).sort("rank").get_column("area")]
+    assert len(top) == 3
+    for wanted in ("frail older people", "urgent care", "mental health"):
+        assert any(wanted in area for area in top), (wanted, top)
+    profiles = demo.table("scoping.site_profiles")
+    assert profiles.height == demo.counts["scoping_sites"] == 15
+    assert profiles.get_column("maturity").null_count() == 0
+
+
+def test_selection_covers_the_setting_mix(demo: DemoRun) -> None:
+    sel = demo.table("cases.selection")
+    chosen = sel.filter(pl.col("selected")).get_column("site_id").to_list()
+    assert len(chosen) == 6 and sel.filter(pl.col("selected")).get_column("eligible").all()
+    sites = pl.read_csv(demo.cfg.resolve(demo.cfg.sites.path)[0], infer_schema=False)
+    attrs = {r[demo.cfg.sites.id_column]: r for r in sites.iter_rows(named=True)}
+    setting, deprivation = demo.cfg.sites.attributes["setting"], demo.cfg.sites.attributes["deprivation_quintile"]
+    mix = Counter(attrs[s][setting] for s in chosen)
+    deprived_inner = sum(attrs[s][setting] == "inner_city" and attrs[s][deprivation] == "1" for s in chosen)
+    assert deprived_inner == 2 and mix["conurbation"] == 1 and mix["mixed_urban_rural"] == 3
+    sets = {r["set"]: r for r in demo.table("cases.selection_sets").iter_rows(named=True)}
+    assert sets["selected"]["mean_distance"] > sets["random"]["mean_distance"]
+    assert sets["actual"]["n_sites"] == 6
+    # Every site of every actual case is tagged with its case.
+    case_sites = {s for p in _projects(demo, demo.cfg.qualitative.case_studies.projects[0])
+                  for v in p.case_variables.filter(pl.col("name") == "site_ids").get_column("value")
+                  for s in v.split(";")}
+    assert set(sel.filter(pl.col("actual_case").is_not_null()).get_column("site_id")) == case_sites
+
+
+def test_matrices_count_the_planted_themes(demo: DemoRun) -> None:
+    """Lead-coder spans per case × theme, counted from the raw projects in plain Python."""
+    spans: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for project in _projects(demo, demo.cfg.qualitative.case_studies.projects[0]):
+        users = dict(project.users.select("guid", "name").iter_rows())
+        coders = Counter(users.get(u) for u in project.selections.get_column("user_guid"))
+        assert coders.most_common(1)[0][0] == "coder_a"
+        path = dict(project.codes.select("guid", "path").iter_rows())
+        case_of = {s: c for c, s in project.case_sources.iter_rows()}
+        case_name = dict(project.cases.select("guid", "name").iter_rows())
+        for sel, source, code, user in project.selections.select(
+                "guid", "source_guid", "code_guid", "user_guid").iter_rows():
+            if users.get(user) == "coder_a":
+                spans[(case_name[case_of[source]], path[code].split("/")[0])].add(sel)
+    framework = demo.table("cases.framework")
+    got = {(r["case"], r["theme"]): r["n_segments"] for r in framework.iter_rows(named=True)}
+    assert got == {k: len(v) for k, v in spans.items()}
+    presence = demo.table("cases.theme_presence")
+    expected = Counter(theme for (_, theme) in spans)
+    assert {r["theme"]: r["n_cases"] for r in presence.iter_rows(named=True) if r["n_cases"]} == dict(expected)
+
+
+def test_reliability_on_the_double_coded_subset(demo: DemoRun) -> None:
+    double = 0
+    for project in _projects(demo, demo.cfg.qualitative.case_studies.projects[0]):
+        per_source = project.selections.group_by("source_guid").agg(pl.col("user_guid").n_unique())
+        double += per_source.filter(pl.col("user_guid") >= 2).height
+    assert double == demo.counts["case_double_coded"]
+    rel = demo.table("cases.reliability")
+    assert set(rel.get_column("n_sources")) == {double}
+    pooled = rel.filter(pl.col("code_id") == "__pooled__")
+    assert set(pooled.get_column("level")) == {"presence", "character"}
+    assert all(0.4 < k < 1 for k in pooled.get_column("kappa"))
+    assert demo.table("cases.disagreements").height > 0
+
+
+def test_quotes_contain_no_planted_names(demo: DemoRun) -> None:
+    from tasks.demo.names import FIRST_NAMES, LAST_NAMES
+
+    quotes = demo.table("cases.quotes")
+    segments = demo.table("cases.segments")
+    assert quotes.height > 0
+    words = {w for term in demo.cfg.qualitative.redact_terms for w in term.split()} | set(FIRST_NAMES) | set(LAST_NAMES)
+    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
+    texts = [*quotes.get_column("text"), *quotes.get_column("source_name"), *segments.get_column("text")]
+    leaks = [t for t in texts if pattern.search(t)]
+    assert leaks == []
+    assert segments.filter(pl.col("text").str.contains("[name]", literal=True)).height > 0
+    participants = demo.table("cases.sources").get_column("participant_pseudonym").drop_nulls()
+    assert participants.len() > 0 and participants.str.contains(r"^P[0-9a-f]{12}$").all()
+
+
+def test_qdpx_round_trip(demo: DemoRun) -> None:
+    data = demo.ctx.store().get(demo.cases.by_dataset()["cases.project"].key)
+    project = read_qdpx(data, "cases.qdpx", strict=True)
+    codebook = demo.table("cases.codebook")
+    model = build_model(project, codebook, "cases.qdpx", demo.cfg.qualitative.case_studies.source_variables,
+                        key=None, role_map=steps.role_map(demo.cfg))
+    assert model.published_sources().sort("source_id").equals(demo.table("cases.sources").sort("source_id"))
+    order = ["source_id", "segment_id", "code_id"]
+    assert model.segments.select(SEGMENT_COLUMNS).sort(order).equals(demo.table("cases.segments").sort(order))
+
+
+def test_summaries_and_timings(demo: DemoRun) -> None:
+    assert demo.cases.summary["cases"] == 6
+    assert demo.cases.summary["double_coded_sources"] == demo.counts["case_double_coded"]
+    assert "survey indicators" not in demo.cases.markdown or "left out" not in demo.cases.markdown
+    print(f"demo timings: {demo.timings}")
+    assert demo.timings["scoping"] < 30 and demo.timings["case_studies"] < 60
