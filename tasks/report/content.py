@@ -1,0 +1,375 @@
+"""The study report's content: every section as plain rows of formatted strings, from the data.
+
+Pure: frames and records in, a `Report` out; the templates only lay it out. Absent tables give
+empty sections (a study may publish fewer tables), never an error. Nothing here reads a clock:
+the only dates are the phase dates of study.yaml.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from schemas.study_config import PHASES, StudyConfig
+from tasks.report import fmt
+
+ALL = "all"
+POOLED = "__pooled__"
+QUOTES_SHOWN = 6
+FIGURE_TYPES = {"image/png", "image/svg+xml"}
+PHASE_TITLES = {
+    "scoping": "Scoping",
+    "survey_w1": "Survey wave 1",
+    "case_studies": "Case studies",
+    "survey_w2": "Survey wave 2",
+    "triangulation": "Triangulation",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A published figure's bytes and where it came from."""
+
+    dataset: str
+    media_type: str
+    data: bytes
+    key: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the run was: its id, code version, configuration hash and input hashes."""
+
+    run_id: str
+    code_version: str
+    config_sha256: str
+    inputs: tuple[tuple[str, str, str], ...]  # (logical name, original file name, sha256)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table of display strings; `numeric` marks right-aligned columns."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: set[int] = field(default_factory=set)
+    note: str = ""
+    sources: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A redacted quote and its provenance."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PropositionView:
+    """One proposition's joint display and convergence coding."""
+
+    id: str
+    statement: str
+    themes: str
+    variable: str
+    expect: str
+    qual_support: str
+    quant_result: str
+    quant_headline: str
+    convergence: str
+    rule: str
+    reviewer_status: str
+    reviewer_note: str
+    display: Table
+    quotes: list[Quote]
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    """One phase: dates, status, inputs and outputs, key figures."""
+
+    phase: str
+    title: str
+    dates: str
+    status: str
+    run_id: str
+    inputs: int
+    outputs: int
+    rows_out: int
+    figures: list[tuple[str, str]]
+    error: str
+
+
+@dataclass(frozen=True)
+class FigureView:
+    """A figure ready to embed: caption and data: URI."""
+
+    caption: str
+    uri: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the templates lay out."""
+
+    title: str
+    subtitle: str
+    study_id: str
+    phases: list[PhaseView]
+    survey: list[Table]
+    scoping: list[Table]
+    cases: list[Table]
+    convergence: Table
+    propositions: list[PropositionView]
+    quotes: list[Quote]
+    figures: list[FigureView]
+    provenance: Provenance
+
+
+def _waves_ds(waves: Sequence[str], name: str) -> str:
+    return ", ".join(f"survey.{w}.{name}" for w in waves)
+
+
+def _rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
+    return [] if frame is None else list(frame.iter_rows(named=True))
+
+
+def phase_views(
+    config: StudyConfig, phases: Sequence[Mapping[str, Any]], inputs_per_phase: Mapping[str, int],
+    outputs: Mapping[str, tuple[int, int]],
+) -> list[PhaseView]:
+    """Per phase: dates from study.yaml, status and key figures from its record, counts in and out."""
+    by_name = {str(p["phase"]): p for p in phases}
+    views = []
+    for name in PHASES:
+        rec = by_name.get(name, {})
+        dates = config.study.phases.get(name)  # type: ignore[call-overload]
+        summary = rec.get("summary") or {}
+        n_out, rows = outputs.get(name, (0, 0))
+        views.append(PhaseView(
+            phase=name, title=PHASE_TITLES.get(name, name),
+            dates=f"{dates.start.isoformat()} to {dates.end.isoformat()}" if dates else "not stated",
+            status=str(rec.get("status", "not recorded")), run_id=str(rec.get("run_id", "")),
+            inputs=inputs_per_phase.get(name, 0), outputs=n_out, rows_out=rows,
+            figures=[(str(k).replace("_", " "), fmt.summary_value(str(k), v)) for k, v in sorted(summary.items())],
+            error=str(rec.get("error") or ""),
+        ))
+    return views
+
+
+def survey_tables(config: StudyConfig, tables: Mapping[str, pl.DataFrame]) -> list[Table]:
+    """Coverage, key estimates with intervals, wave change and free-text categories per wave."""
+    waves = sorted(config.survey.waves, key=lambda w: config.survey.waves[w].phase)
+    label = {w: config.survey.waves[w].label for w in waves}
+    questions = {k: v.question for k, v in config.survey.variables.items()}
+    out: list[Table] = []
+    cov_rows = []
+    for w in waves:
+        for r in _rows(tables.get(f"survey.{w}.coverage")):
+            if r["breakdown"] == ALL:
+                cov_rows.append([label[w], f"{r['sites_covered']} of {r['sites']}", fmt.pct(r["sites_share"]),
+                                 f"{r['respondents']} of {r['roster']}", fmt.pct(r["response_rate"])])
+    out.append(Table("Coverage", ["wave", "sites with a respondent", "share", "members responding", "response rate"],
+                     cov_rows, {1, 2, 3, 4}, sources=_waves_ds(waves, "coverage")))
+    est_rows = []
+    for w in waves:
+        for r in _rows(tables.get(f"survey.{w}.estimates")):
+            if r["kind"] == "key" and r["breakdown"] == ALL:
+                est_rows.append([label[w], questions.get(r["variable"], r["variable"]), r["label"].removeprefix("key: "),
+                                 str(r["n"]), fmt.pct_ci(r["weighted_proportion"], r["weighted_lower"], r["weighted_upper"]),
+                                 fmt.pct_ci(r["proportion"], r["lower"], r["upper"])])
+    out.append(Table("Key survey estimates", ["wave", "question", "answer", "n", "weighted % (95% CI)",
+                                              "unweighted % (95% CI)"], est_rows, {3, 4, 5},
+                     "Weighted: raked to the roster margins, design-based interval clustered by site. "
+                     "Unweighted: Wilson interval.", _waves_ds(waves, "estimates")))
+    change_rows = []
+    for w in waves:
+        for r in _rows(tables.get(f"survey.{w}.change")):
+            if r["kind"] == "key" and r["breakdown"] == ALL:
+                change_rows.append([
+                    f"{label.get(r['previous_wave'], r['previous_wave'])} → {label[w]}",
+                    questions.get(r["variable"], r["variable"]), r["label"].removeprefix("key: "),
+                    fmt.pct(r["weighted_proportion1"]), fmt.pct(r["weighted_proportion2"]),
+                    fmt.points_ci(r["weighted_difference"], r["weighted_lower"], r["weighted_upper"]),
+                    fmt.pvalue(r["weighted_p_value"]), "yes" if r["significant"] else "no",
+                ])
+    out.append(Table("Change between waves", ["waves", "question", "answer", "before", "after",
+                                              "change (95% CI)", "p", "significant"], change_rows, {3, 4, 5, 6},
+                     sources=_waves_ds(waves, "change")))
+    ft_rows = []
+    for w in waves:
+        ft = tables.get(f"survey.{w}.freetext")
+        if ft is None:
+            continue
+        for r in _rows(ft.filter(pl.col("breakdown") == ALL).sort(["dictionary", "share", "category"],
+                                                                   descending=[False, True, False])):
+            ft_rows.append([label[w], questions.get(r["variable"], r["variable"]), r["label"],
+                            f"{r['count']} of {r['answers']}", fmt.pct_ci(r["share"], r["lower"], r["upper"])])
+    if ft_rows:
+        out.append(Table("Free-text categories", ["wave", "question", "category", "answers", "% (95% CI)"],
+                         ft_rows, {3, 4}, "Multi-label: an answer may fall in several categories.",
+                         _waves_ds(waves, "freetext")))
+    return out
+
+
+def scoping_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
+    """The ranked clinical areas."""
+    rows = [[str(r["rank"]), r["area"], str(r["n_sites"]), str(r["n_sources"]), str(r["n_segments"]),
+             "yes" if r["is_target"] else "no"] for r in _rows(tables.get("scoping.area_ranking"))]
+    return [Table("Areas ranked by sites, then segments", ["rank", "area", "sites", "sources", "segments", "target"],
+                  rows, {0, 2, 3, 4}, sources="scoping.area_ranking")]
+
+
+def case_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
+    """Selected cases, the case × theme matrix with presence, and inter-coder reliability."""
+    sel = tables.get("cases.selection")
+    sel_rows = []
+    if sel is not None:
+        chosen = sel.filter(pl.col("selected") | pl.col("actual_case").is_not_null()).sort(
+            ["order", "site_id"], nulls_last=True)
+        sel_rows = [[r["site_id"], fmt.num(r["order"]), r["actual_case"] or "", "yes" if r["selected"] else "no",
+                     r["target_areas"], r["reason"]] for r in _rows(chosen)]
+    out = [Table("Case selection", ["site", "order", "case", "selected", "target areas", "reason"], sel_rows, {1},
+                 sources="cases.selection")]
+    counts = tables.get("cases.framework")
+    note = "Segments per case and theme (a span carrying several codes of a theme counts once)."
+    source = "cases.framework, cases.theme_presence"
+    if counts is None and tables.get("cases.matrix") is not None:
+        counts = tables["cases.matrix"].group_by("case", "theme").agg(pl.col("n_segments").sum())
+        note = "Codings per case and theme (applications of the theme's codes)."
+        source = "cases.matrix, cases.theme_presence"
+    if counts is not None and counts.height:
+        cases = sorted(set(counts.get_column("case").to_list()))
+        presence = {r["theme"]: r for r in _rows(tables.get("cases.theme_presence"))}
+        wide = counts.pivot(on="case", index="theme", values="n_segments", aggregate_function="sum").sort("theme")
+        rows = []
+        for r in _rows(wide):
+            p = presence.get(r["theme"])
+            rows.append([r["theme"], *[fmt.num(r.get(c) or 0) for c in cases],
+                         f"{p['n_cases']} of {p['n_cases_total']}" if p else fmt.DASH])
+        out.append(Table("Case × theme matrix", ["theme", *cases, "cases present"], rows,
+                         set(range(1, len(cases) + 2)), note, source))
+    rel = tables.get("cases.reliability")
+    if rel is not None:
+        pooled = rel.filter(pl.col("code_id") == POOLED)
+        rows = [[f"{r['coder_a']} vs {r['coder_b']}", r["level"], str(r["n_sources"]), str(r["n_units"]),
+                 fmt.pct(r["agreement"]), fmt.num(r["kappa"]), fmt.num(r["alpha"])]
+                for r in _rows(pooled.sort("coder_a", "coder_b", "level"))]
+        out.append(Table("Inter-coder reliability (all codes pooled)",
+                         ["coders", "level", "sources", "units", "agreement", "kappa", "alpha"], rows, {2, 3, 4, 5, 6},
+                         sources="cases.reliability"))
+    return out
+
+
+def _display_value(r: Mapping[str, Any]) -> str:
+    m = r["measure"]
+    if m == "codings":
+        return f"{int(r['value'])} codings"
+    if m == "proportion":
+        return fmt.pct_ci(r["value"], r["lower"], r["upper"])
+    if m == "difference":
+        return fmt.points_ci(r["value"], r["lower"], r["upper"])
+    if m == "p_value":
+        return fmt.pvalue(r["value"])
+    return ""
+
+
+def proposition_views(tables: Mapping[str, pl.DataFrame]) -> tuple[Table, list[PropositionView]]:
+    """The convergence summary and each proposition's joint display."""
+    conv = _rows(tables.get("triangulation.convergence"))
+    joint = tables.get("triangulation.joint_displays")
+    summary = Table("Convergence", ["proposition", "qualitative", "quantitative", "convergence", "review"], [
+        [c["proposition_id"], c["qual_support"], c["quant_result"], c["convergence"], c["reviewer_status"]]
+        for c in conv
+    ], sources="triangulation.convergence")
+    views = []
+    for c in conv:
+        rows = _rows(joint.filter(pl.col("proposition_id") == c["proposition_id"]).sort("order")) if joint is not None else []
+        display = Table(c["proposition_id"], ["strand", "evidence", "value", "cases", "detail"], [
+            [r["strand"], r["item"], _display_value(r),
+             f"{r['cases']} of {r['n']}" if r["cases"] is not None else "", r["detail"]]
+            for r in rows if r["measure"] != "quote"
+        ], {2, 3}, sources="triangulation.joint_displays")
+        quotes = [Quote(r["detail"], r["item"].removeprefix("quote ")) for r in rows if r["measure"] == "quote"]
+        views.append(PropositionView(
+            id=c["proposition_id"], statement=c["statement"], themes=c["themes"], variable=c["variable"],
+            expect=c["expect"] or "none", qual_support=c["qual_support"], quant_result=c["quant_result"],
+            quant_headline=c["quant_headline"], convergence=c["convergence"], rule=c["rule"],
+            reviewer_status=c["reviewer_status"], reviewer_note=c["reviewer_note"] or "", display=display,
+            quotes=quotes,
+        ))
+    return summary, views
+
+
+def selected_quotes(tables: Mapping[str, pl.DataFrame], limit: int = QUOTES_SHOWN) -> list[Quote]:
+    """The best-ranked redacted quote of each theme (themes present in most cases first)."""
+    quotes = tables.get("cases.quotes")
+    if quotes is None or quotes.is_empty():
+        return []
+    order = {r["theme"]: i for i, r in enumerate(_rows(tables.get("cases.theme_presence")))}
+    best = (
+        quotes.sort("rank", "case", "quote_id")
+        .unique("theme", keep="first", maintain_order=True)
+        .with_columns(pl.col("theme").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o"))
+        .sort("_o", "theme")
+        .head(limit)
+    )
+    return [Quote(r["text"], f"{r['theme']}; case {r['case']}; " + ", ".join(
+        x for x in (r["role"], r["source_type"]) if x)) for r in _rows(best)]
+
+
+def figure_views(figures: Sequence[Figure]) -> list[FigureView]:
+    """Figures as data: URIs (PNG or SVG, base64), by dataset name; nothing is linked."""
+    views = []
+    for f in sorted(figures, key=lambda f: (f.dataset, f.media_type)):
+        if f.media_type not in FIGURE_TYPES:
+            continue
+        uri = f"data:{f.media_type};base64,{base64.b64encode(f.data).decode('ascii')}"
+        views.append(FigureView(caption=f.dataset, uri=uri, key=f.key))
+    return views
+
+
+def build_report(
+    config: StudyConfig,
+    phases: Sequence[Mapping[str, Any]],
+    tables: Mapping[str, pl.DataFrame],
+    figures: Sequence[Figure],
+    provenance: Provenance,
+    inputs_per_phase: Mapping[str, int],
+    outputs_per_phase: Mapping[str, tuple[int, int]],
+) -> Report:
+    """Assemble the report's content from the run's tables, figures and phase records."""
+    convergence, props = proposition_views(tables)
+    subtitle = f"Funder: {config.study.funder}" if config.study.funder else ""
+    return Report(
+        title=config.study.title, subtitle=subtitle, study_id=config.study.id,
+        phases=phase_views(config, phases, inputs_per_phase, outputs_per_phase),
+        survey=survey_tables(config, tables), scoping=scoping_tables(tables), cases=case_tables(tables),
+        convergence=convergence, propositions=props, quotes=selected_quotes(tables),
+        figures=figure_views(figures), provenance=provenance,
+    )
+
+
+def contents(report: Report) -> pl.DataFrame:
+    """The report's sections in page order: title, rows shown and the datasets behind them."""
+    rows: list[tuple[str, str, int, str]] = [("phases", "Phases", len(report.phases), "run manifest phase records")]
+    for section, tables in (("survey", report.survey), ("scoping", report.scoping), ("cases", report.cases)):
+        rows.extend((section, t.title, len(t.rows), t.sources) for t in tables)
+    rows.append(("triangulation", report.convergence.title, len(report.convergence.rows), report.convergence.sources))
+    rows.extend(("triangulation", f"{p.id}: {p.statement}", len(p.display.rows) + len(p.quotes),
+                 "triangulation.joint_displays, triangulation.convergence") for p in report.propositions)
+    rows.append(("quotes", "Selected quotes", len(report.quotes), "cases.quotes"))
+    rows.append(("figures", "Figures", len(report.figures), ", ".join(f.caption for f in report.figures)))
+    rows.append(("provenance", "Provenance", len(report.provenance.inputs), "run manifest inputs"))
+    return pl.DataFrame(
+        [(i + 1, *r) for i, r in enumerate(rows)],
+        schema={"order": pl.Int64, "section": pl.String, "title": pl.String, "rows": pl.Int64, "sources": pl.String},
+        orient="row",
+    )

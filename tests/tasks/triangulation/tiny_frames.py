@@ -1,0 +1,161 @@
+"""Tiny hand-made upstream frames shaped like the survey and case-study tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from schemas.study_config import Proposition, Variable
+from tasks.triangulation.displays import QualTables
+from tasks.triangulation.quantitative import SurveyTables
+
+CASES = ["A", "B", "C", "D"]
+# code_id, name, path, theme, category
+CODES = [
+    ("c1", "Political context", "Political context", "Political context", None),
+    ("c2", "STPs", "Political context/STPs", "Political context", "STPs"),
+    ("c3", "Side-lined", "Political context/STPs/Side-lined", "Political context", "STPs"),
+    ("c4", "Alliance leadership", "Alliance leadership", "Alliance leadership", None),
+    ("c5", "Time pressure", "Alliance leadership/Time pressure", "Alliance leadership", "Time pressure"),
+    ("c6", "Heroic leadership", "Heroic leadership", "Heroic leadership", None),
+]
+# case -> code_id -> n_segments (everything else 0)
+CODINGS = {"A": {"c2": 3, "c3": 2, "c5": 1}, "B": {"c3": 4}, "C": {"c2": 1}, "D": {}}
+
+
+def codebook() -> pl.DataFrame:
+    """The codebook table."""
+    return pl.DataFrame(
+        [
+            {"code_id": c, "name": n, "path": p, "parent_id": None, "theme": t, "category": cat,
+             "depth": p.count("/") + 1, "is_codable": True, "color": None, "description": None}
+            for c, n, p, t, cat in CODES
+        ]
+    )
+
+
+def matrix() -> pl.DataFrame:
+    """Case × code counts over the whole grid."""
+    return pl.DataFrame(
+        [
+            {"case": case, "theme": t, "category": cat, "code_id": c, "code": n, "path": p,
+             "n_segments": CODINGS[case].get(c, 0), "n_sources": min(CODINGS[case].get(c, 0), 2),
+             "n_participants": min(CODINGS[case].get(c, 0), 1)}
+            for case in CASES
+            for c, n, p, t, cat in CODES
+        ]
+    )
+
+
+def quote(case: str, theme: str, rank: int, codes: str, text: str, length: int = 50) -> dict[str, Any]:
+    """One quotes row."""
+    return {"quote_id": f"{case}|{theme}|{rank}", "case": case, "theme": theme, "rank": rank, "segment_id": f"s{case}{rank}",
+            "codes": codes, "source_id": f"src{case}", "source_name": f"Interview {case}", "source_type": "interview",
+            "role": "chair", "participant_pseudonym": None, "site_id": None, "start": 0, "end": length,
+            "raw_start": 0, "raw_end": length, "text": text, "redactions": text.count("[REDACTED]")}
+
+
+def quotes() -> pl.DataFrame:
+    """Redacted exemplar quotes."""
+    return pl.DataFrame([
+        quote("A", "Political context", 1, "Political context/STPs", "The STP meets without [REDACTED] and decides.", 80),
+        quote("A", "Political context", 2, "Political context/STPs/Side-lined", "We feel side-lined.", 20),
+        quote("B", "Political context", 1, "Political context/STPs/Side-lined", "[REDACTED] said the CCG no longer leads.", 60),
+        quote("A", "Alliance leadership", 1, "Alliance leadership/Time pressure", "No time for the board.", 30),
+    ])
+
+
+def qual_tables() -> QualTables:
+    """The case-study side."""
+    return QualTables(codebook=codebook(), matrix=matrix(), quotes=quotes())
+
+
+def estimate(wave: str, variable: str, kind: str, code: str, p: float, lo: float, hi: float,
+             breakdown: str = "all", group: str = "all", n: int = 200) -> dict[str, Any]:
+    """One estimates row (weighted figures = given, unweighted slightly different)."""
+    return {"wave": wave, "variable": variable, "type": "single_choice", "kind": kind, "code": code,
+            "label": "key: My CCG" if kind == "key" else f"code {code}", "breakdown": breakdown, "group": group,
+            "n": n, "count": round(p * n), "proportion": p + 0.01, "lower": lo + 0.01, "upper": hi + 0.01,
+            "weighted_proportion": p, "weighted_se": 0.03, "weighted_lower": lo, "weighted_upper": hi,
+            "design_effect": 1.2, "effective_n": n / 1.2, "n_clusters": 40}
+
+
+def change(variable: str, diff: float, lo: float, hi: float, p1: float = 0.40) -> dict[str, Any]:
+    """One change row (w2 − w1, overall)."""
+    return {"wave": "w2", "previous_wave": "w1", "variable": variable, "type": "single_choice", "kind": "key",
+            "code": "1", "label": "key: My CCG", "breakdown": "all", "group": "all", "n1": 200,
+            "proportion1": p1, "n2": 210, "proportion2": p1 + diff, "difference": diff, "lower": lo - 0.01,
+            "upper": hi + 0.01, "statistic": 1.0, "p_value": 0.2, "weighted_proportion1": p1,
+            "weighted_proportion2": p1 + diff, "weighted_difference": diff, "weighted_lower": lo,
+            "weighted_upper": hi, "weighted_p_value": 0.04, "significant": True}
+
+
+def association(wave: str, variable: str, p: float, v: float = 0.21) -> dict[str, Any]:
+    """One associations row (variable-level test by role)."""
+    return {"wave": wave, "variable": variable, "type": "single_choice", "code": None, "breakdown": "role",
+            "method": "chi_square", "n": 200, "statistic": 11.5, "dof": 4, "p_value": p, "cramers_v": v,
+            "min_expected": 6.0, "small_expected": False}
+
+
+def survey_tables(estimates: list[dict[str, Any]], changes: list[dict[str, Any]] = (),  # type: ignore[assignment]
+                  associations: list[dict[str, Any]] = (), freetext: list[dict[str, Any]] = ()) -> SurveyTables:  # type: ignore[assignment]
+    """SurveyTables from row dicts."""
+    return SurveyTables(
+        waves=("w1", "w2"),
+        estimates=pl.DataFrame(estimates),
+        change=pl.DataFrame(list(changes), schema=pl.DataFrame([change("x", 0.0, 0.0, 0.0)]).schema),
+        associations=pl.DataFrame(list(associations), schema=pl.DataFrame([association("w1", "x", 0.5)]).schema),
+        freetext=pl.DataFrame(list(freetext), schema={"wave": pl.String, "dictionary": pl.String, "variable": pl.String,
+                              "category": pl.String, "label": pl.String, "breakdown": pl.String, "group": pl.String,
+                              "answers": pl.Int64, "count": pl.Int64, "share": pl.Float64, "lower": pl.Float64,
+                              "upper": pl.Float64}),
+    )
+
+
+def variables() -> dict[str, Variable]:
+    """Two categorical variables and one free-text one."""
+    labels = {"1": "My CCG", "2": "NHS England", "3": "Other"}
+    return {
+        "influence": Variable(type="single_choice", question="Most influence?", column="Q1", labels=labels,
+                              waves=["w1", "w2"], key_codes=["1"]),
+        "major": Variable(type="single_choice", question="Major player?", column="Q2", labels=labels,
+                          waves=["w1", "w2"], key_codes=["1"]),
+        "obstacles": Variable(type="free_text", question="Obstacles?", column="Q9", waves=["w1", "w2"]),
+    }
+
+
+def proposition(pid: str, themes: list[str], variable: str = "influence", expect: str | None = "majority",
+                **quant: Any) -> Proposition:
+    """A proposition."""
+    return Proposition(id=pid, statement=f"Statement {pid}", themes=themes,
+                       quantitative={"variable": variable, **quant}, expect=expect)
+
+
+def study_config(propositions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A minimal valid study.yaml mapping whose survey and themes match the frames above."""
+    wave = {"format": "csv", "roster": {"path": "roster.csv", "id_column": "m", "site_column": "s",
+                                        "role_column": "r"}}
+    labels = {"1": "My CCG", "2": "NHS England", "3": "Other"}
+    return {
+        "study": {"id": "tiny", "title": "Tiny study of leadership", "funder": "NIHR",
+                  "phases": {"scoping": {"start": "2013-04-01", "end": "2014-02-28"},
+                             "survey_w1": {"start": "2014-03-01", "end": "2014-07-31"}}},
+        "roles": {"chair": {"label": "Chair", "group": "gp"}, "gp": {"label": "GP member", "group": "gp"}},
+        "sites": {"path": "sites.csv", "id_column": "code"},
+        "survey": {
+            "waves": {w: {**wave, "label": f"Wave {i}", "year": 2012 + 2 * i, "phase": f"survey_w{i}",
+                          "export": f"{w}.csv"} for i, w in ((1, "w1"), (2, "w2"))},
+            "respondent": {"id_column": "id", "site_column": "s", "role_column": "r",
+                           "role_codes": {"1": "chair", "2": "gp"}},
+            "variables": {
+                "influence": {"type": "single_choice", "question": "Which body has most influence?", "column": "Q1",
+                              "labels": labels, "waves": ["w1", "w2"], "key_codes": ["1"]},
+                "obstacles": {"type": "free_text", "question": "Obstacles?", "column": "Q9", "waves": ["w1", "w2"]},
+            },
+        },
+        "qualitative": {"codebook": "codebook.qdc", "scoping": {"projects": ["s.qdpx"]},
+                        "case_studies": {"projects": ["c.qdpx"]}, "area_theme": "Areas",
+                        "case_selection": {"n": 2, "attributes": ["region"]}},
+        "triangulation": {"propositions": propositions},
+    }
