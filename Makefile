@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STUDY  := $(VENV)/bin/study
 
-.PHONY: demo test bench lint lock clean venv venv-dev
+.PHONY: demo test bench lint lock clean venv venv-dev datadocs-assets
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m pytest -m bench tests/bench -o addopts="" -q
+
+# Data Docs' CSS/JS from npm, so the docs render offline (needs npm).
+datadocs-assets:
+	bash infra/datadocs-assets.sh
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -18,6 +18,7 @@ SCHEMA_MODULES = (
     "schemas.qualitative",
     "schemas.triangulation",
     "schemas.report",
+    "schemas.quality",
 )
 
 
