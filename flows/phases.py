@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from prefect import flow
 from tasks.qualitative.steps import case_studies_task, scoping_task
+from tasks.quality.steps import quality_gate_task
 from tasks.report.steps import report_task
 from tasks.survey.steps import survey_wave_task
 from tasks.triangulation.steps import triangulation_task
@@ -27,7 +28,7 @@ def _study_id(ctx: RunContext) -> str:
 @flow(name="scoping", flow_run_name=lambda: _run_name("scoping"))
 def scoping_flow(ctx: RunContext) -> PhaseResult:
     """Scoping interviews: code frequencies, clinical-area ranking, site profiles."""
-    result = scoping_task(ctx)
+    result = quality_gate_task(ctx, scoping_task(ctx))
     publish_phase_artifacts(_study_id(ctx), result)
     return result
 
@@ -35,7 +36,7 @@ def scoping_flow(ctx: RunContext) -> PhaseResult:
 @flow(name="survey", flow_run_name="survey-{wave}-{ctx.run_id}")
 def survey_flow(ctx: RunContext, wave: str, upstream: dict[str, OutputRecord]) -> PhaseResult:
     """One survey wave: cleaning, coverage, weights, estimates, change, free text, figures."""
-    result = survey_wave_task(ctx, wave, upstream)
+    result = quality_gate_task(ctx, survey_wave_task(ctx, wave, upstream))
     publish_phase_artifacts(_study_id(ctx), result)
     return result
 
@@ -43,7 +44,7 @@ def survey_flow(ctx: RunContext, wave: str, upstream: dict[str, OutputRecord]) -
 @flow(name="case-studies", flow_run_name=lambda: _run_name("case-studies"))
 def case_studies_flow(ctx: RunContext, upstream: dict[str, OutputRecord]) -> PhaseResult:
     """Case selection from the wave-1 frame, then the case-study matrices, reliability, quotes."""
-    result = case_studies_task(ctx, upstream)
+    result = quality_gate_task(ctx, case_studies_task(ctx, upstream))
     publish_phase_artifacts(_study_id(ctx), result)
     return result
 

@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """A function returning a free TCP port on loopback."""
+    return _free_port
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +41,7 @@ def s3_endpoint() -> Iterator[str]:
     exe = Path(sys.executable).with_name("moto_server")
     if not exe.exists():
         pytest.fail(f"moto_server not found next to {sys.executable}: run `make test` to install dev extras")
-    port = free_port()
+    port = _free_port()
     proc = subprocess.Popen(
         [str(exe), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

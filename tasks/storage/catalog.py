@@ -18,6 +18,7 @@ LATEST_KEY = "latest.json"
 INBOX_PREFIX = "inbox/"
 RUNS_PREFIX = "runs/"
 RAW_PREFIX = "raw/"
+REVIEW_PREFIX = "review/"
 
 _DATASET = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -62,7 +63,7 @@ def quarantine_key(run_id: str, dataset: str, ext: str = "parquet") -> str:
 
 def review_key(name: str) -> str:
     """Key of a researcher-owned review file."""
-    return f"review/{safe_name(name)}"
+    return f"{REVIEW_PREFIX}{safe_name(name)}"
 
 
 def inbox_key(name: str) -> str:

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from schemas.manifest import InputRecord, LatestPointer, Manifest, OutputRecord
 from schemas.study_config import PHASES, ConfigError, StudyConfig
-from tasks.storage.catalog import LATEST_KEY, RUNS_PREFIX, manifest_key, raw_key
+from tasks.storage.catalog import LATEST_KEY, REVIEW_PREFIX, RUNS_PREFIX, manifest_key, raw_key
 from tasks.storage.store import ObjectMissing, ObjectStore, VersionConflict, sha256_hex
 
-# Which inputs each phase reads (by logical-name prefix) and which phases it builds on.
-PHASE_INPUTS: dict[str, tuple[str, ...]] = {
+# Which inputs each phase reads, by logical-name prefix; "{wave}" is the phase's wave key.
+_PHASE_INPUT_PATTERNS: dict[str, tuple[str, ...]] = {
     "scoping": ("sites", "qual.codebook", "qual.scoping."),
-    "survey_w1": ("sites", "survey.w1.", "survey.freetext."),
+    "survey_w1": ("sites", "survey.{wave}.", "survey.freetext."),
     "case_studies": ("sites", "qual.codebook", "qual.cases."),
-    "survey_w2": ("sites", "survey.w2.", "survey.freetext."),
+    "survey_w2": ("sites", "survey.{wave}.", "survey.freetext."),
     "triangulation": ("review.",),
 }
 PHASE_UPSTREAM: dict[str, tuple[str, ...]] = {
@@ -100,8 +100,25 @@ def ingest_file(store: ObjectStore, name: str, data: bytes, original_name: str) 
 
 
 def ingest_inputs(store: ObjectStore, config: StudyConfig) -> list[InputRecord]:
-    """Copy every declared input into raw/ (write-once) and record it."""
-    return [ingest_file(store, name, path.read_bytes(), path.name) for name, path in config_inputs(config)]
+    """Copy every declared input into raw/ (write-once) and record it, plus review files."""
+    records = [
+        ingest_file(store, name, path.read_bytes(), path.name) for name, path in config_inputs(config)
+    ]
+    # Researcher-owned review files live in the store; recording their hash makes an edited
+    # review re-run triangulation. They are referenced where they are, never copied or rewritten.
+    for key in store.list(REVIEW_PREFIX):
+        info = store.head(key)
+        records.append(
+            InputRecord(
+                name=f"review.{key.removeprefix(REVIEW_PREFIX).rsplit('.', 1)[0]}",
+                key=key,
+                sha256=info.sha256,
+                version=info.version,
+                size=info.size,
+                original_name=key.rsplit("/", 1)[-1],
+            )
+        )
+    return records
 
 
 def read_latest(store: ObjectStore) -> tuple[Manifest | None, str | None]:
@@ -125,10 +142,20 @@ def list_manifests(store: ObjectStore) -> list[Manifest]:
     return [Manifest.model_validate_json(store.get(k)) for k in keys]
 
 
+def phase_inputs(config: StudyConfig) -> dict[str, tuple[str, ...]]:
+    """Logical-input prefixes each phase reads, with this study's wave keys filled in."""
+    result: dict[str, tuple[str, ...]] = {}
+    for phase, patterns in _PHASE_INPUT_PATTERNS.items():
+        wave = config.survey.wave_for_phase(phase) if phase.startswith("survey_") else ""
+        result[phase] = tuple(p.format(wave=wave) for p in patterns)
+    return result
+
+
 def plan_phases(
     inputs: Iterable[InputRecord],
     previous: Manifest | None,
     *,
+    phase_prefixes: dict[str, tuple[str, ...]],
     code: str,
     config_sha256: str,
     requested: Iterable[str] | None = None,
@@ -142,7 +169,7 @@ def plan_phases(
     done_before = {p.phase for p in previous.phases if p.status in ("completed", "inherited")}
     forced = set(requested or ())
     for phase in PHASES:
-        prefixes = PHASE_INPUTS[phase]
+        prefixes = phase_prefixes[phase]
         names = {n for n in set(before) | set(now) if n.startswith(prefixes) or n in prefixes}
         changed = any(before.get(n) != now.get(n) for n in names)
         upstream_rerun = any(plan.get(u) == "run" for u in PHASE_UPSTREAM[phase])

@@ -16,6 +16,7 @@ from tasks.storage.runs import (
     ingest_inputs,
     inherited_outputs,
     new_run_id,
+    phase_inputs,
     plan_phases,
     publish_run,
     read_latest,
@@ -59,7 +60,10 @@ def prepare_run(
     previous, expected = read_latest(store)
     code = code_version()
     cfg_sha = config_sha256(config_path)
-    plan = plan_phases(inputs, previous, code=code, config_sha256=cfg_sha, requested=phases)
+    plan = plan_phases(
+        inputs, previous, phase_prefixes=phase_inputs(config), code=code, config_sha256=cfg_sha,
+        requested=phases,
+    )
     ctx = RunContext(
         store_url=store_url,
         run_id=run_id or new_run_id(),

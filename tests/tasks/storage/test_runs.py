@@ -19,6 +19,15 @@ from tasks.storage.runs import (
 from tasks.storage.store import VersionConflict, open_store
 
 
+PREFIXES = {
+    "scoping": ("sites", "qual.codebook", "qual.scoping."),
+    "survey_w1": ("sites", "survey.w1.", "survey.freetext."),
+    "case_studies": ("sites", "qual.codebook", "qual.cases."),
+    "survey_w2": ("sites", "survey.w2.", "survey.freetext."),
+    "triangulation": ("review.",),
+}
+
+
 def _inp(name: str, sha: str) -> InputRecord:
     return InputRecord(name=name, key=f"raw/{sha}/f", sha256=sha, version="v", size=1, original_name="f")
 
@@ -58,13 +67,13 @@ def test_keys_follow_the_catalog() -> None:
 
 
 def test_first_run_runs_everything() -> None:
-    assert plan_phases(INPUTS, None, code="c", config_sha256="cfg") == {p: "run" for p in PHASES}
+    assert plan_phases(INPUTS, None, phase_prefixes=PREFIXES, code="c", config_sha256="cfg") == {p: "run" for p in PHASES}
 
 
 def test_a_new_wave2_file_reruns_wave2_and_downstream_only() -> None:
     prev = _manifest("R1", INPUTS)
     changed = [*INPUTS[:-2], _inp("survey.w2.export", "w2-new"), INPUTS[-1]]
-    plan = plan_phases(changed, prev, code="c", config_sha256="cfg")
+    plan = plan_phases(changed, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg")
     assert plan == {
         "scoping": "inherit",
         "survey_w1": "inherit",
@@ -77,7 +86,7 @@ def test_a_new_wave2_file_reruns_wave2_and_downstream_only() -> None:
 def test_a_new_wave1_file_reruns_its_dependants() -> None:
     prev = _manifest("R1", INPUTS)
     changed = [_inp(i.name, "new") if i.name == "survey.w1.export" else i for i in INPUTS]
-    plan = plan_phases(changed, prev, code="c", config_sha256="cfg")
+    plan = plan_phases(changed, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg")
     assert plan["scoping"] == "inherit"
     assert [p for p, v in plan.items() if v == "run"] == [
         "survey_w1", "case_studies", "survey_w2", "triangulation"
@@ -86,13 +95,13 @@ def test_a_new_wave1_file_reruns_its_dependants() -> None:
 
 def test_changed_code_or_config_reruns_everything() -> None:
     prev = _manifest("R1", INPUTS)
-    assert set(plan_phases(INPUTS, prev, code="other", config_sha256="cfg").values()) == {"run"}
-    assert set(plan_phases(INPUTS, prev, code="c", config_sha256="new").values()) == {"run"}
+    assert set(plan_phases(INPUTS, prev, phase_prefixes=PREFIXES, code="other", config_sha256="cfg").values()) == {"run"}
+    assert set(plan_phases(INPUTS, prev, phase_prefixes=PREFIXES, code="c", config_sha256="new").values()) == {"run"}
 
 
 def test_requested_phase_is_rerun_with_downstream() -> None:
     prev = _manifest("R1", INPUTS)
-    plan = plan_phases(INPUTS, prev, code="c", config_sha256="cfg", requested=["scoping"])
+    plan = plan_phases(INPUTS, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", requested=["scoping"])
     assert plan == {
         "scoping": "run", "survey_w1": "inherit", "case_studies": "run",
         "survey_w2": "inherit", "triangulation": "run",
@@ -136,3 +145,37 @@ def test_run_ids_sort_by_time() -> None:
     early = new_run_id(datetime(2026, 1, 1, tzinfo=UTC))
     late = new_run_id(datetime(2026, 1, 2, tzinfo=UTC))
     assert early < late and early.startswith("20260101T000000Z-")
+
+
+def test_edited_review_file_reruns_triangulation_only() -> None:
+    prev = _manifest("R1", [*INPUTS, _inp("review.triangulation", "v1")])
+    now = [*INPUTS, _inp("review.triangulation", "v2")]
+    plan = plan_phases(now, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg")
+    assert [p for p, v in plan.items() if v == "run"] == ["triangulation"]
+
+
+def test_phase_inputs_use_the_study_wave_keys(tmp_path: Path) -> None:
+    from schemas.study_config import load_study_config
+    from tasks.demo.generator import generate_demo_study
+    from tasks.storage.runs import phase_inputs
+
+    cfg = load_study_config(generate_demo_study(tmp_path / "demo").config_path)
+    prefixes = phase_inputs(cfg)
+    assert prefixes["survey_w1"] == ("sites", "survey.w2014.", "survey.freetext.")
+    assert prefixes["survey_w2"] == ("sites", "survey.w2016.", "survey.freetext.")
+    assert prefixes["triangulation"] == ("review.",)
+
+
+def test_review_files_are_recorded_in_place_not_copied(tmp_path: Path) -> None:
+    from schemas.study_config import load_study_config
+    from tasks.demo.generator import generate_demo_study
+    from tasks.storage.runs import ingest_inputs
+
+    cfg = load_study_config(generate_demo_study(tmp_path / "demo").config_path)
+    store = open_store(str(tmp_path / "st"))
+    store.put("review/triangulation.csv", b"proposition_id,status,note\n")
+    records = {r.name: r for r in ingest_inputs(store, cfg)}
+    review = records["review.triangulation"]
+    assert review.key == "review/triangulation.csv"
+    assert review.sha256 == store.head("review/triangulation.csv").sha256
+    assert not any(k.endswith("/triangulation.csv") for k in store.list("raw/"))

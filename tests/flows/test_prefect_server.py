@@ -1,0 +1,87 @@
+"""The same CLI run against a started `prefect server`, checked through the server's API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def prefect_server(
+    tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]
+) -> Iterator[dict[str, str]]:
+    """`prefect server start` on a free loopback port with its own SQLite home."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api,
+        "PREFECT_UI_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+    }
+    log = (home / "server.log").open("wb")  # noqa: SIM115 - closed after the server stops
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(api + "/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield env
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_cli_run_is_recorded_by_the_server(prefect_server: dict[str, str], demo_study: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    result = subprocess.run(
+        [str(BIN / "study"), "run", "--config", str(demo_study), "--store", str(store)],
+        env=prefect_server, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Report:" in result.stdout
+
+    async def query() -> tuple[list, list]:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            artifacts = await client.read_artifacts()
+        return runs, artifacts
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: prefect_server["PREFECT_API_URL"]}):
+        runs, artifacts = asyncio.run(query())
+    states = {r.name.split("-")[0]: r.state_type.value for r in runs}
+    assert states["study"] == "COMPLETED"
+    tags = {t for r in runs for t in r.tags}
+    assert {"phase:scoping", "phase:survey_w1", "phase:case_studies", "phase:survey_w2", "phase:triangulation"} <= tags
+    keys = {a.key for a in artifacts if a.key}
+    assert any(k.endswith("survey-w1-summary") for k in keys)
+    assert any(k.endswith("triangulation-summary") for k in keys)
