@@ -25,6 +25,9 @@ venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
 
 demo: $(VENV)/.runtime
+	@# Optional: Data Docs render offline only with their CSS/JS installed (needs npm).
+	@if command -v npm >/dev/null 2>&1; then bash infra/datadocs-assets.sh || true; \
+	 else echo "npm not found: Data Docs will be built but render unstyled offline (see README)"; fi
 	$(STUDY) demo
 
 test: $(VENV)/.dev

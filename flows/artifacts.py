@@ -33,3 +33,9 @@ def publish_phase_artifacts(study_id: str, result: PhaseResult) -> None:
             key=artifact_key(study_id, result.phase, "figures"),
             description=f"{result.phase}: key figures",
         )
+    if result.checks:
+        create_table_artifact(
+            table=result.checks,
+            key=artifact_key(study_id, result.phase, "quality"),
+            description=f"{result.phase}: data-quality expectations, pass/fail",
+        )

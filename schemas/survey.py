@@ -331,10 +331,33 @@ class FreeTextAgreement(_Table):
         unique = ["dictionary", "category"]
 
 
+class Intake(pa.DataFrameModel):
+    """Rows in = rows kept + rows quarantined, for each input table of a wave."""
+
+    wave: str
+    input: str = pa.Field(isin=["sites", "roster", "export"])
+    file: str
+    rows_in: int = pa.Field(ge=0)
+    rows_kept: int = pa.Field(ge=0)
+    rows_quarantined: int = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+
+    @pa.dataframe_check
+    def rows_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every row read is either kept or quarantined."""
+        return data.lazyframe.select(
+            pl.col("rows_in") == pl.col("rows_kept") + pl.col("rows_quarantined")
+        )
+
+
 DATASETS: dict[str, type[pa.DataFrameModel]] = {
     "survey.*.respondents": Respondents,
     "survey.*.answers": Answers,
     "survey.*.removed": Removed,
+    "survey.*.intake": Intake,
     "survey.*.cleaning": Cleaning,
     "survey.*.coverage": Coverage,
     "survey.*.profile": Profile,

@@ -20,6 +20,8 @@ class PhaseResult(BaseModel):
     markdown: str = ""
     # Rows for a Prefect table artifact (list of flat dicts), optional.
     table: list[dict[str, float | int | str | None]] = Field(default_factory=list)
+    # Data-quality results, one row per expectation (pass/fail), for a Prefect table artifact.
+    checks: list[dict[str, float | int | str | bool | None]] = Field(default_factory=list)
 
     def by_dataset(self) -> dict[str, OutputRecord]:
         """Outputs keyed by dataset name."""

@@ -155,8 +155,16 @@ def quality_gate_step(ctx: RunContext, result: PhaseResult) -> PhaseResult:
         f"\n\n### Data quality\n\n{checked} expectation(s) checked, {warned} warning(s); "
         f"Data Docs: `{records[-1].key}`"
     )
+    checks = report.results.select(
+        "dataset", "check", "severity", "success", pl.col("observed").cast(pl.String)
+    ).to_dicts()
     return result.model_copy(
-        update={"outputs": [*result.outputs, *records], "summary": summary, "markdown": result.markdown + note}
+        update={
+            "outputs": [*result.outputs, *records],
+            "summary": summary,
+            "markdown": result.markdown + note,
+            "checks": checks,
+        }
     )
 
 

@@ -22,6 +22,8 @@ class RosterFrame:
     """A wave's roster with pseudonymised members, and what was left out of it."""
 
     frame: pl.DataFrame
+    # Roster rows left out, as read, with the reason (quarantined, never silently dropped).
+    rejected: pl.DataFrame
     unknown_site: int
     unknown_role: int
     duplicates: int
@@ -55,6 +57,15 @@ def site_frame(
     return frame.with_columns(
         [pl.when(pl.col(k) == "").then(None).otherwise(pl.col(k)).alias(k) for k in attributes]
     )
+
+
+REASON = "quarantine_reason"
+
+
+def rejected_site_rows(table: pl.DataFrame, sites: SitesConfig) -> pl.DataFrame:
+    """Site-list rows without a site id, as read, with the reason they are left out."""
+    blank = pl.col(sites.id_column).cast(pl.String).str.strip_chars().fill_null("") == ""
+    return table.filter(blank).with_columns(pl.lit("blank site id").alias(REASON))
 
 
 def role_lookup(roles: Mapping[str, RoleConfig], role_codes: Mapping[str, str]) -> dict[str, str]:
@@ -99,15 +110,33 @@ def roster_frame(
         pl.col(roster.id_column).cast(pl.String).str.strip_chars().alias("member"),
         pl.col(roster.site_column).cast(pl.String).str.strip_chars().alias("site_id"),
         map_roles(table.get_column(roster.role_column).cast(pl.String), lookup).alias("role"),
-    )
+    ).with_row_index("_row")
     known_site = pl.col("site_id").is_in(site_ids.implode())
-    unknown_site = frame.filter(~known_site).height
-    unknown_role = frame.filter(known_site & pl.col("role").is_null()).height
-    frame = frame.filter(known_site & pl.col("role").is_not_null())
-    # A member listed twice is one person; blank ids cannot be linked, so each is its own member.
-    with_id = frame.filter(pl.col("member").is_not_null())
-    deduped = with_id.unique(subset="member", keep="first", maintain_order=True)
-    duplicates = with_id.height - deduped.height
+    # Why each row is left out (null: kept); a member listed twice is one person, and blank
+    # ids cannot be linked, so each blank-id row is its own member.
+    valid = known_site & pl.col("role").is_not_null()
+    frame = frame.with_columns(
+        pl.when(~known_site)
+        .then(pl.lit("site not in the site list"))
+        .when(pl.col("role").is_null())
+        .then(pl.lit("unknown role"))
+        # Only the first valid row of a member is kept.
+        .when(pl.col("member").is_not_null() & (pl.int_range(pl.len()).over("member", valid) > 0))
+        .then(pl.lit("repeated member id"))
+        .alias(REASON)
+    )
+    unknown_site = frame.filter(pl.col(REASON) == "site not in the site list").height
+    unknown_role = frame.filter(pl.col(REASON) == "unknown role").height
+    rejected = (
+        table.with_row_index("_row")
+        .join(frame.select("_row", REASON), on="_row")
+        .filter(pl.col(REASON).is_not_null())
+        .drop("_row")
+    )
+    kept = frame.filter(pl.col(REASON).is_null()).drop("_row", REASON)
+    duplicates = frame.filter(pl.col(REASON) == "repeated member id").height
+    deduped = kept.filter(pl.col("member").is_not_null())
+    frame = kept
     blank = frame.filter(pl.col("member").is_null()).with_row_index("blank_row")
     blank = blank.with_columns(
         pl.format("{}#blank-{}", pl.lit(name), pl.col("blank_row")).alias("member")
@@ -128,4 +157,4 @@ def roster_frame(
         notes.append(f"roster: {unknown_role} member(s) with an unknown role left out")
     if duplicates:
         notes.append(f"roster: {duplicates} repeated member id(s) counted once")
-    return RosterFrame(out, unknown_site, unknown_role, duplicates, tuple(notes))
+    return RosterFrame(out, rejected, unknown_site, unknown_role, duplicates, tuple(notes))

@@ -12,6 +12,8 @@ from tasks.ingest.survey_export import read_survey_export
 from tasks.ingest.tables import read_table, require_columns
 from tasks.phase import PhaseResult
 from tasks.privacy import load_pseudonym_key
+from tasks.storage.catalog import quarantine_key
+from tasks.storage.tables import table_to_parquet
 from tasks.survey.estimates import ALL
 from tasks.survey.wave import analyse_wave
 
@@ -78,6 +80,13 @@ def survey_wave_step(ctx: RunContext, wave: str, upstream: dict[str, OutputRecor
         ctx.write_table(f"survey.{wave}.{suffix}", frame, phase)
         for suffix, frame in analysis.tables.items()
     ]
+    # Input rows left out are kept for the researchers under quarantine/, never published.
+    quarantined = []
+    for table, rows in analysis.quarantine.items():
+        if rows.height:
+            key = quarantine_key(ctx.run_id, f"survey.{wave}.{table}")
+            ctx.store().put(key, table_to_parquet(rows))
+            quarantined.append(f"- {rows.height} row(s) of the {table} table quarantined: `{key}`")
     figure_lines = []
     for fig in analysis.figures:
         dataset = f"survey.{wave}.{fig.name}"
@@ -87,6 +96,8 @@ def survey_wave_step(ctx: RunContext, wave: str, upstream: dict[str, OutputRecor
         figure_lines.append(f"- {fig.title}: `{png.key}` (SVG: `{svg.key}`)")
 
     markdown = analysis.markdown
+    if quarantined:
+        markdown += "\n\n### Quarantine\n\n" + "\n".join(quarantined)
     if notes:
         markdown += "\n" + "\n".join(f"- {n}" for n in notes)
     if figure_lines:

@@ -32,7 +32,7 @@ from tasks.survey.freetext import (
     uncoded_answers,
 )
 from tasks.survey.instrument import ROW, answers_long, export_columns, value_column, wave_variables
-from tasks.survey.population import roster_frame, site_frame
+from tasks.survey.population import rejected_site_rows, roster_frame, site_frame
 from tasks.survey.weights import rake_to_roster
 
 RESPONDENT_PREFIX = "R"
@@ -66,6 +66,8 @@ class WaveAnalysis:
     summary: dict[str, float | int | str]
     markdown: str
     notes: tuple[str, ...]
+    # Input rows left out, as read, with their reason: written to quarantine/, never published.
+    quarantine: dict[str, pl.DataFrame]
 
 
 def _finite(value: float | None) -> float | None:
@@ -116,6 +118,7 @@ def analyse_wave(
     data = export.data.drop(sorted(identifying - mapping_columns))
 
     sites = site_frame(sites_table, cfg.sites, wave_cfg, names.get("sites", "sites"))
+    site_rejects = rejected_site_rows(sites_table, cfg.sites)
     roster = roster_frame(
         roster_table,
         wave_cfg.roster,
@@ -246,10 +249,37 @@ def analyse_wave(
             confidence=confidence,
         )
 
+    tables["intake"] = intake_table(
+        wave,
+        [
+            ("sites", names.get("sites", "sites"), sites_table.height, sites.height, site_rejects.height),
+            ("roster", names.get("roster", "roster"), roster_table.height, roster.frame.height,
+             roster.rejected.height),
+            ("export", names.get("export", "export"), cleaned.rows_in, respondents.height,
+             tables["removed"].height),
+        ],
+    )
     figures = _figures(cfg, wave, tables, breakdowns, sites)
     summary = _summary(cleaned.rows_in, tables, weights.design_effect, wave)
     markdown = _markdown(cfg, wave, tables, summary, notes)
-    return WaveAnalysis(wave, tables, figures, summary, markdown, tuple(notes))
+    quarantine = {"sites": site_rejects, "roster": roster.rejected}
+    return WaveAnalysis(wave, tables, figures, summary, markdown, tuple(notes), quarantine)
+
+
+def intake_table(wave: str, rows: list[tuple[str, str, int, int, int]]) -> pl.DataFrame:
+    """Rows in = rows kept + rows quarantined, per input table of the wave (checked here)."""
+    for table, file, rows_in, kept, quarantined in rows:
+        if rows_in != kept + quarantined:
+            raise AssertionError(
+                f"{file}: {rows_in} rows in but {kept} kept + {quarantined} quarantined: "
+                f"rows of the {table} table went missing"
+            )
+    return pl.DataFrame(
+        rows,
+        schema={"input": pl.String, "file": pl.String, "rows_in": pl.Int64, "rows_kept": pl.Int64,
+                "rows_quarantined": pl.Int64},
+        orient="row",
+    ).with_columns(pl.lit(wave).alias("wave")).select("wave", pl.all().exclude("wave"))
 
 
 def _figures(

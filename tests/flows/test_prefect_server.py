@@ -85,3 +85,6 @@ def test_cli_run_is_recorded_by_the_server(prefect_server: dict[str, str], demo_
     keys = {a.key for a in artifacts if a.key}
     assert any(k.endswith("survey-w1-summary") for k in keys)
     assert any(k.endswith("triangulation-summary") for k in keys)
+    quality = [a for a in artifacts if a.key and a.key.endswith("survey-w1-quality")]
+    assert quality and quality[0].type == "table"
+    assert "survey.role_mix_within_tolerance" in str(quality[0].data)

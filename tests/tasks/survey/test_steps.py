@@ -30,6 +30,7 @@ TABLES = (
     "respondents",
     "answers",
     "removed",
+    "intake",
     "cleaning",
     "coverage",
     "profile",
@@ -217,3 +218,15 @@ def test_wave_with_every_row_removed_still_publishes(toy_study) -> None:
         validate(frame, f"survey.w1.{name}")
     assert result.tables["estimates"].filter(pl.col("breakdown") == "all")["n"].sum() == 0
     assert result.summary["sites_covered_share"] == 0.0
+
+
+def test_rows_in_equal_rows_kept_plus_quarantined(run) -> None:
+    ctx, first, _ = run
+    intake = ctx.read_table(first.by_dataset()["survey.w1.intake"])
+    assert intake["input"].to_list() == ["sites", "roster", "export"]
+    for row in intake.iter_rows(named=True):
+        assert row["rows_in"] == row["rows_kept"] + row["rows_quarantined"]
+    export = intake.row(2, named=True)
+    removed = ctx.read_table(first.by_dataset()["survey.w1.removed"])
+    respondents = ctx.read_table(first.by_dataset()["survey.w1.respondents"])
+    assert (export["rows_kept"], export["rows_quarantined"]) == (respondents.height, removed.height)
