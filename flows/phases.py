@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prefect import flow
-from tasks.qualitative.steps import case_studies_task, scoping_task
-from tasks.quality.steps import quality_gate_task
-from tasks.report.steps import report_task
-from tasks.survey.steps import survey_wave_task
-from tasks.triangulation.steps import triangulation_task
 
 from flows.artifacts import publish_phase_artifacts
 from schemas.manifest import OutputRecord, PhaseRecord
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
+from tasks.qualitative.steps import case_studies_task, scoping_task
+from tasks.quality.steps import quality_gate_task
+from tasks.report.steps import report_task
+from tasks.survey.steps import survey_wave_task
+from tasks.triangulation.steps import triangulation_task
 
 
 def _run_name(phase: str) -> str:
@@ -54,7 +54,7 @@ def triangulation_flow(
     ctx: RunContext, upstream: dict[str, OutputRecord], phases: list[PhaseRecord]
 ) -> PhaseResult:
     """Joint displays and convergence, then the study report."""
-    joint = triangulation_task(ctx, upstream)
+    joint = quality_gate_task(ctx, triangulation_task(ctx, upstream))
     report = report_task(ctx, {**upstream, **joint.by_dataset()}, [p.model_dump() for p in phases])
     result = PhaseResult(
         phase="triangulation",
@@ -62,6 +62,7 @@ def triangulation_flow(
         summary={**joint.summary, **report.summary},
         markdown=f"{joint.markdown}\n\n{report.markdown}",
         table=joint.table,
+        checks=joint.checks,
     )
     publish_phase_artifacts(_study_id(ctx), result)
     return result

@@ -35,6 +35,7 @@ STRAND_MODULES: tuple[str, ...] = (
     "schemas.expectations.sites",
     "schemas.expectations.survey",
     "schemas.expectations.qualitative",
+    "schemas.expectations.triangulation",
 )
 
 

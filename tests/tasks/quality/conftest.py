@@ -53,9 +53,16 @@ STUDY: dict[str, Any] = {
 }
 
 
+PROPOSITIONS: list[dict[str, Any]] = [
+    {"id": p, "statement": f"Proposition {p}", "themes": ["T"], "quantitative": {"variable": "mood"}}
+    for p in ("p1", "p2")
+]
+
+
 def write_study(tmp: Path, quality: dict[str, Any] | None = None) -> Path:
     """study.yaml for the tiny study, optionally with a quality section."""
     data = copy.deepcopy(STUDY)
+    data["triangulation"] = {"propositions": copy.deepcopy(PROPOSITIONS)}
     if quality is not None:
         data["quality"] = quality
     path = tmp / "study.yaml"
@@ -112,10 +119,23 @@ def case_frames() -> dict[str, pl.DataFrame]:
     return {"cases.codebook": codebook, "cases.sources": sources, "cases.segments": segments}
 
 
+def triangulation_frames() -> dict[str, pl.DataFrame]:
+    """Clean triangulation tables: both propositions with evidence from both strands."""
+    joint = pl.DataFrame({
+        "proposition_id": ["p1", "p1", "p2", "p2"], "strand": ["qual", "quant", "qual", "quant"],
+        "item": ["T", "mood", "T", "mood"], "value": [3.0, 0.5, 2.0, 0.4],
+        "lower": [None, 0.4, None, 0.3], "upper": [None, 0.6, None, 0.5],
+    })
+    convergence = pl.DataFrame({"proposition_id": ["p1", "p2"], "convergence": ["agreement", "silence"]})
+    meta = pl.DataFrame({"proposition_id": ["p1", "p1", "p2"], "case": ["A", "B", "A"]})
+    return {"triangulation.joint_displays": joint, "triangulation.convergence": convergence,
+            "triangulation.meta_matrix": meta}
+
+
 @pytest.fixture()
 def clean_frames() -> Callable[[], dict[str, pl.DataFrame]]:
-    """A factory of fresh clean frames of both strands."""
-    return lambda: {**survey_frames(), **case_frames()}
+    """A factory of fresh clean frames of every strand."""
+    return lambda: {**survey_frames(), **case_frames(), **triangulation_frames()}
 
 
 @pytest.fixture()
@@ -145,7 +165,7 @@ def built_docs(study: StudyConfig, tmp_path_factory: pytest.TempPathFactory) -> 
     from schemas.expectations import build_suites, derive_frames, row_keys
     from tasks.quality.gx import run_checkpoint
 
-    frames = {**survey_frames(), **case_frames()}
+    frames = {**survey_frames(), **case_frames(), **triangulation_frames()}
     frames = {**frames, **derive_frames(frames, study)}
     suites, _ = build_suites(frames, study)
     docs = tmp_path_factory.mktemp("docs")

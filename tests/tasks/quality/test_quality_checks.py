@@ -115,6 +115,12 @@ BREAKERS: dict[str, Callable[[Frames], Frames]] = {
     "qual.segment_inside_source": _set("cases.segments", end=[10, 101, 50, 10]),
     "qual.codes_used": _unused_code,
     "qual.double_coded_share": _set("cases.segments", coder="ann"),
+    "tri.proposition_unique": _set("triangulation.convergence", proposition_id=["p1", "p1"]),
+    "tri.every_proposition_assessed": _set("triangulation.convergence", proposition_id=["p1", "p3"]),
+    "tri.qualitative_evidence": _set("triangulation.joint_displays", strand="quant"),
+    "tri.quantitative_evidence": _set("triangulation.joint_displays", strand="qual"),
+    "tri.interval_ordered": _set("triangulation.joint_displays", lower=[None, 0.7, None, 0.3]),
+    "tri.meta_matrix_cells_unique": _dup_row("triangulation.meta_matrix"),
 }
 
 

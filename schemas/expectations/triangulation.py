@@ -1,0 +1,98 @@
+"""Checks of the triangulation: every proposition assessed, with evidence from both strands."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.expectations import Check, Deriver, SuiteBuilder, SuiteContext
+
+
+def convergence_suite(ctx: SuiteContext) -> list[Check]:
+    """One assessment per proposition declared in study.yaml."""
+    declared = (
+        [] if ctx.config is None else [p.id for p in ctx.config.triangulation.propositions]
+    )
+    checks = [
+        Check(
+            "tri.proposition_unique", "ExpectColumnValuesToBeUnique", {"column": "proposition_id"},
+            "A proposition assessed twice would appear twice, perhaps with two verdicts, in the report.",
+        ),
+    ]
+    if ctx.documenting or declared:
+        checks.append(
+            Check(
+                "tri.every_proposition_assessed", "ExpectColumnDistinctValuesToEqualSet",
+                {"column": "proposition_id", "value_set": sorted(declared)},
+                "Every proposition in study.yaml must be assessed; a missing one is a silent gap "
+                "in the joint displays.",
+            )
+        )
+    return checks
+
+
+def strands_suite(ctx: SuiteContext) -> list[Check]:
+    """Derived: per proposition, the number of qualitative and quantitative evidence rows."""
+    return [
+        Check(
+            "tri.qualitative_evidence", "ExpectColumnValuesToBeBetween",
+            {"column": "qual_rows", "min_value": 1, "max_value": None},
+            "A joint display without its qualitative side is not a triangulation.",
+        ),
+        Check(
+            "tri.quantitative_evidence", "ExpectColumnValuesToBeBetween",
+            {"column": "quant_rows", "min_value": 1, "max_value": None},
+            "A joint display without its survey result is not a triangulation.",
+        ),
+    ]
+
+
+def joint_displays_suite(ctx: SuiteContext) -> list[Check]:
+    """Evidence rows: intervals are ordered."""
+    return [
+        Check(
+            "tri.interval_ordered", "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "upper", "column_B": "lower", "or_equal": True,
+             "ignore_row_if": "either_value_is_missing"},
+            "An interval whose upper bound is below its lower bound was computed wrongly.",
+        ),
+    ]
+
+
+def meta_matrix_suite(ctx: SuiteContext) -> list[Check]:
+    """Proposition × case cells are unique."""
+    return [
+        Check(
+            "tri.meta_matrix_cells_unique", "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["proposition_id", "case"]},
+            "Each proposition × case cell of the meta-matrix must be counted once.",
+        ),
+    ]
+
+
+def derive_strands(ctx: SuiteContext) -> dict[str, pl.DataFrame]:
+    """Per proposition, how many evidence rows each strand contributes to its joint display."""
+    frame = ctx.frames[ctx.dataset]
+    counts = (
+        frame.group_by("proposition_id")
+        .agg(
+            (pl.col("strand") == "qual").sum().cast(pl.Int64).alias("qual_rows"),
+            (pl.col("strand") == "quant").sum().cast(pl.Int64).alias("quant_rows"),
+        )
+        .sort("proposition_id")
+    )
+    return {f"{ctx.prefix}.strands": counts}
+
+
+SUITES: dict[str, SuiteBuilder] = {
+    "triangulation.convergence": convergence_suite,
+    "triangulation.strands": strands_suite,
+    "triangulation.joint_displays": joint_displays_suite,
+    "triangulation.meta_matrix": meta_matrix_suite,
+}
+DERIVED: dict[str, Deriver] = {"triangulation.joint_displays": derive_strands}
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "triangulation.convergence": ("proposition_id",),
+    "triangulation.strands": ("proposition_id",),
+    "triangulation.joint_displays": ("proposition_id", "item"),
+    "triangulation.meta_matrix": ("proposition_id", "case"),
+}
