@@ -14,6 +14,7 @@ from prefect.events import DeploymentEventTrigger
 
 from flows.study import study_flow
 from schemas.study_config import PHASES
+from tasks.storage.store import DEFAULT_STORE
 
 DATA_ARRIVED = "studyflow.data.arrived"
 
@@ -54,7 +55,7 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True, help="path to the study's study.yaml")
-    parser.add_argument("--store", default="./.studyflow/store", help="object store URL")
+    parser.add_argument("--store", default=DEFAULT_STORE, help="object store URL")
     args = parser.parse_args()
     from schemas.study_config import load_study_config
 

@@ -78,13 +78,14 @@ def _run(config: Path, store: str, phases: list[str] | None) -> None:
     for p in manifest.phases:
         table.add_row(p.phase, p.status, p.run_id)
     console.print(table)
+    from tasks.storage.catalog import manifest_key, run_prefix
     from tasks.storage.store import open_store
 
     root = open_store(store).url
     report = [o for o in manifest.outputs if o.dataset == "report.html"]
     console.print(f"Store:    {root}")
-    console.print(f"Manifest: {root}/runs/{manifest.run_id}/manifest.json")
-    console.print(f"Outputs:  {root}/runs/{manifest.run_id}/  ({len(manifest.outputs)} objects)")
+    console.print(f"Manifest: {root}/{manifest_key(manifest.run_id)}")
+    console.print(f"Outputs:  {root}/{run_prefix(manifest.run_id)}  ({len(manifest.outputs)} objects)")
     if report:
         console.print(f"Report:   {root}/{report[0].key}")
 

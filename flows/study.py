@@ -12,7 +12,7 @@ from flows.phases import case_studies_flow, scoping_flow, survey_flow, triangula
 from schemas.manifest import Manifest
 from schemas.study_config import PHASES
 from tasks.phase import PhaseResult
-from tasks.quality.quarantine_files import quarantine_files_task
+from tasks.quality.steps import quarantine_files_task
 from tasks.storage.runs import PHASE_UPSTREAM
 from tasks.storage.steps import RunPlan, finalise_run_task, phase_records, prepare_run_task
 from tasks.storage.store import DEFAULT_STORE

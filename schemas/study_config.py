@@ -185,7 +185,8 @@ class TrimConfig(_Strict):
 class WeightingConfig(_Strict):
     """Raking of respondents to roster margins."""
 
-    margins: list[str] = Field(default_factory=lambda: ["role", "region"])
+    # "role" always exists; other margins name site attributes, so a study adds its own.
+    margins: list[str] = Field(default_factory=lambda: ["role"])
     trim: TrimConfig | None = Field(default_factory=TrimConfig)
     max_iter: int = 100
 

@@ -240,7 +240,9 @@ def select_cases(
         if pin not in known:
             notes.append(f"pin {pin!r} is not in the sites table: kept, without attributes")
     ids = sorted(set(pool) | set(case_of) | set(config.pins))
-    table = pl.DataFrame({"site_id": ids}, schema={"site_id": pl.String}).join(features, on="site_id", how="left")
+    table = pl.DataFrame({"site_id": ids}, schema={"site_id": pl.String}).join(
+        features, on="site_id", how="left", maintain_order="left"
+    )
     for name in distance_features:
         if name not in table.columns:
             notes.append(f"selection attribute {name!r} has no values; left out of the distances")

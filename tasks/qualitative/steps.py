@@ -133,7 +133,8 @@ def scoping_step(ctx: RunContext) -> PhaseResult:
     names = None
     if cfg.sites.name_column and cfg.sites.name_column in sites.columns:
         names = sites.select(pl.col(cfg.sites.id_column).str.strip_chars().alias("site_id"),
-                             pl.col(cfg.sites.name_column).alias("site_name")).unique("site_id")
+                             pl.col(cfg.sites.name_column).alias("site_name")).unique(
+                                 "site_id", keep="first", maintain_order=True)
     freq = scoping.code_frequencies(coded, model.sources, codebook)
     ranking = scoping.area_ranking(coded, model.sources, codebook, area_path, q.target_areas_top)
     profiles = scoping.site_profiles(coded, model.sources, codebook, ranking, area_path, maturity_path, names,

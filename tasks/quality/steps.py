@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import tempfile
@@ -20,7 +21,9 @@ from schemas.manifest import OutputRecord
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
 from tasks.quality.gx import QualityReport, run_checkpoint
-from tasks.storage.catalog import docs_prefix
+from tasks.quality.quarantine_files import blamed_inputs, quarantine_stem
+from tasks.storage.catalog import docs_prefix, quarantine_key, safe_name
+from tasks.storage.runs import phase_inputs
 
 log = logging.getLogger(__name__)
 _SHOWN_FAILURES = 10
@@ -178,3 +181,32 @@ def _has_suite_or_deriver(dataset: str) -> bool:
 
 
 quality_gate_task = task(name="quality-gate", cache_policy=NO_CACHE)(quality_gate_step)
+
+
+def quarantine_files(ctx: RunContext, phase: str, error: str) -> list[str]:
+    """Copy the inputs a failed phase could not read to quarantine/ with a JSON report."""
+    store = ctx.store()
+    keys: list[str] = []
+    prefixes = phase_inputs(ctx.config())[phase]
+    for rec in blamed_inputs(ctx.inputs, prefixes, error):
+        stem = quarantine_stem(phase, rec.name)
+        key = quarantine_key(ctx.run_id, stem, ext=safe_name(rec.original_name).rsplit(".", 1)[-1])
+        store.put(key, store.get(rec.key))
+        report = {
+            "run_id": ctx.run_id,
+            "phase": phase,
+            "input": rec.name,
+            "original_name": rec.original_name,
+            "sha256": rec.sha256,
+            "raw_key": rec.key,
+            "error": error,
+        }
+        store.put(
+            quarantine_key(ctx.run_id, stem, ext="report.json"),
+            json.dumps(report, indent=2, sort_keys=True).encode(),
+        )
+        keys.append(key)
+    return keys
+
+
+quarantine_files_task = task(name="quarantine-files", cache_policy=NO_CACHE)(quarantine_files)

@@ -51,6 +51,11 @@ def docs_prefix(run_id: str) -> str:
     return f"{RUNS_PREFIX}{run_id}/docs/"
 
 
+def run_prefix(run_id: str) -> str:
+    """Prefix under which everything a run wrote lives."""
+    return f"{RUNS_PREFIX}{run_id}/"
+
+
 def manifest_key(run_id: str) -> str:
     """Key of a run's manifest."""
     return f"{RUNS_PREFIX}{run_id}/manifest.json"

@@ -104,6 +104,10 @@ def proportions(
     # small per-cell frames are sorted once, and every later join and group-by keeps that order,
     # so reruns give identical bits without sorting the (larger) per-group frames.
     on = ["site_id", "role"]
+    # Domain (subpopulation) estimation keeps every site of the design: a group's variance uses
+    # the factor G/(G-1) with G = all sites answering the variable, and sites without members of
+    # the group contribute zero totals. A group found at one site still gets a standard error.
+    design = denom.group_by("variable").agg(pl.col("site_id").n_unique().alias("G_design"))
     denom = (
         denom.sort("variable", "site_id", "role")
         .join(mapping, on=on, maintain_order="left")
@@ -166,7 +170,8 @@ def proportions(
         pl.col("Wt").alias("W"),
         pl.col("W2t").alias("W2"),
     )
-    g = pl.col("n_clusters").cast(pl.Float64)
+    out = out.join(design, on="variable", how="left", maintain_order="left")
+    g = pl.col("G_design").cast(pl.Float64)
     n = pl.col("n").cast(pl.Float64)
     p = pl.col("weighted_proportion")
     se = pl.when(g > 1).then((g / (g - 1) * pl.col("T2")).sqrt() / pl.col("W"))
@@ -393,6 +398,8 @@ def mean_table(
         (pl.col("value") - pl.col("value").mean().over("variable")).alias("d")
     )
     keys = ["variable", "breakdown", "group"]
+    # Subpopulation variance, as for proportions: G counts every site answering the variable.
+    design = units.group_by("variable").agg(pl.col("site_id").n_unique().alias("G_design"))
     w, d = pl.col("weight"), pl.col("d")
     cells = (
         units.group_by("variable", "site_id", "role")
@@ -425,8 +432,9 @@ def mean_table(
         ((pl.col("WD") - pl.col("md") * pl.col("W")) ** 2).sum().alias("T2"),
         pl.len().alias("n_clusters"),
     )
+    out = out.join(design, on="variable", how="left", maintain_order="left")
     n = pl.col("n").cast(pl.Float64)
-    g = pl.col("n_clusters").cast(pl.Float64)
+    g = pl.col("G_design").cast(pl.Float64)
     md = pl.col("md")
     var_u = pl.when(n > 1).then((pl.col("D2") - pl.col("D") ** 2 / n) / (n - 1))
     se_w = pl.when(g > 1).then((g / (g - 1) * pl.col("T2")).sqrt() / pl.col("W"))

@@ -111,7 +111,8 @@ def roster_frame(
         pl.col(roster.site_column).cast(pl.String).str.strip_chars().alias("site_id"),
         map_roles(table.get_column(roster.role_column).cast(pl.String), lookup).alias("role"),
     ).with_row_index("_row")
-    known_site = pl.col("site_id").is_in(site_ids.implode())
+    # A blank site id is not a known site (is_in gives null for null, which is not False).
+    known_site = pl.col("site_id").is_in(site_ids.implode()).fill_null(False)
     # Why each row is left out (null: kept); a member listed twice is one person, and blank
     # ids cannot be linked, so each blank-id row is its own member.
     valid = known_site & pl.col("role").is_not_null()

@@ -11,6 +11,7 @@ import polars as pl
 from schemas.study_config import StudyConfig
 from tasks.ingest.survey_export import SurveyExport
 from tasks.privacy import pseudonymise
+from tasks.redaction import redact_column, redaction_pattern
 from tasks.survey.change import change_table
 from tasks.survey.cleaning import MEMBER, RESPONSE, clean_export
 from tasks.survey.coverage import coverage_table, profile_table
@@ -234,7 +235,11 @@ def analyse_wave(
     if coded:
         tables["freetext"] = pl.concat(frequencies)
         tables["freetext_coded"] = pl.concat(coded_rows)
-        tables["freetext_uncoded"] = pl.concat(uncoded)
+        # Open answers are published for a human coder, so names and contact details typed
+        # into them are redacted first, with the same rules as qualitative quotes.
+        pattern = redaction_pattern(cfg.qualitative.redact_terms)
+        remainder = pl.concat(uncoded)
+        tables["freetext_uncoded"] = remainder.with_columns(redact_column(remainder["text"], pattern))
         tables["freetext_agreement"] = (
             pl.concat(agreements) if agreements else pl.DataFrame(schema=AGREEMENT_SCHEMA)
         )

@@ -146,3 +146,11 @@ def test_agreement_edge_cases(coded) -> None:
     # One answer, nobody coded it anything: chance agreement is 1, kappa undefined.
     assert table["kappa"].null_count() == 3 and table["agreement"].to_list() == [1.0, 1.0, 1.0]
     assert "weather" in notes[0]
+
+
+def test_uncoded_answers_are_redacted_before_publishing() -> None:
+    from tasks.redaction import redact_column, redaction_pattern
+
+    texts = pl.Series("text", ["Ask Dr Sarah Patel or mail s.patel@nhs.net", None, "Call 020 7946 0000"])
+    out = redact_column(texts, redaction_pattern(["Westborough"]))
+    assert out.to_list() == ["Ask [name] or mail [email]", None, "Call [phone]"]

@@ -33,6 +33,15 @@ def test_roster_rows_left_out_carry_their_reason() -> None:
     assert (roster.unknown_site, roster.unknown_role, roster.duplicates) == (2, 1, 1)
 
 
+def test_roster_row_with_a_blank_site_is_quarantined() -> None:
+    table = pl.DataFrame({"id": ["a", "b"], "site": [None, "X"], "role": ["gp", "gp"]})
+    roster = roster_frame(table, ROSTER, ROLES, {}, pl.Series(["X"]), "w1", b"k", "r.csv")
+    assert roster.frame["site_id"].to_list() == ["X"]
+    assert roster.rejected.select("id", "quarantine_reason").rows() == [
+        ("a", "site not in the site list")
+    ]
+
+
 def test_a_member_rejected_first_is_still_kept_once() -> None:
     table = pl.DataFrame({"id": ["a", "a"], "site": ["Z", "X"], "role": ["gp", "gp"]})
     roster = roster_frame(table, ROSTER, ROLES, {}, pl.Series(["X"]), "w1", b"k", "r.csv")
