@@ -159,10 +159,21 @@ def plan_phases(
     code: str,
     config_sha256: str,
     requested: Iterable[str] | None = None,
+    key_fingerprint: str | None = None,
 ) -> dict[str, str]:
-    """Decide per phase: "run" (inputs, code or config changed, or asked for) or "inherit"."""
+    """Decide per phase: "run" (inputs, code, config or key changed, or asked for) or "inherit"."""
     plan: dict[str, str] = {}
-    if previous is None or previous.code_version != code or previous.config_sha256 != config_sha256:
+    # Another pseudonymisation key gives other pseudonyms: inheriting any phase would then mix
+    # two keys' ids in one run, so everything is recomputed.
+    key_changed = previous is not None and (
+        previous.parameters.get("pseudonym_key_fingerprint") != key_fingerprint
+    )
+    if (
+        previous is None
+        or previous.code_version != code
+        or previous.config_sha256 != config_sha256
+        or key_changed
+    ):
         return {p: "run" for p in PHASES}
     before = {r.name: r.sha256 for r in previous.inputs}
     now = {r.name: r.sha256 for r in inputs}

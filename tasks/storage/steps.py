@@ -10,6 +10,7 @@ from schemas.manifest import Manifest, OutputRecord, PhaseRecord
 from schemas.study_config import PHASES, load_study_config
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
+from tasks.privacy import load_pseudonym_key, pseudonym
 from tasks.storage.runs import (
     code_version,
     config_sha256,
@@ -33,6 +34,7 @@ class RunPlan(BaseModel):
     ctx: RunContext
     study_id: str
     plan: dict[str, str]
+    key_fingerprint: str
     code_version: str
     config_sha256: str
     previous: Manifest | None = None
@@ -60,9 +62,15 @@ def prepare_run(
     previous, expected = read_latest(store)
     code = code_version()
     cfg_sha = config_sha256(config_path)
+    # A fingerprint (a keyed hash of a fixed text) identifies the key without revealing it.
+    fingerprint = pseudonym(
+        "studyflow-key-fingerprint",
+        load_pseudonym_key(config.study.pseudonym_key_env, config.study.id),
+        prefix="K",
+    )
     plan = plan_phases(
         inputs, previous, phase_prefixes=phase_inputs(config), code=code, config_sha256=cfg_sha,
-        requested=phases,
+        requested=phases, key_fingerprint=fingerprint,
     )
     ctx = RunContext(
         store_url=store_url,
@@ -74,6 +82,7 @@ def prepare_run(
         ctx=ctx,
         study_id=config.study.id,
         plan=plan,
+        key_fingerprint=fingerprint,
         code_version=code,
         config_sha256=cfg_sha,
         previous=previous,
@@ -122,7 +131,11 @@ def finalise_run(
         created=utc_now_iso(),
         code_version=run.code_version,
         config_sha256=run.config_sha256,
-        parameters={"store_url": run.ctx.store_url, "config_path": run.ctx.config_path},
+        parameters={
+            "store_url": run.ctx.store_url,
+            "config_path": run.ctx.config_path,
+            "pseudonym_key_fingerprint": run.key_fingerprint,
+        },
         inputs=list(run.ctx.inputs),
         phases=phase_records_,
         outputs=outputs,

@@ -214,6 +214,14 @@ def agreement_table(
     sample = coded.frame.join(
         human.select(pl.col("response_id").alias(id_column)).unique(), on=id_column, how="semi"
     )
+    # Human-coded answers not among this wave's coded answers (removed by cleaning, blank, or a
+    # mistyped id) cannot be compared: say how many, so kappa's n is never silently smaller.
+    unmatched = human.select("response_id").unique().height - sample.height
+    if unmatched:
+        notes.append(
+            f"{dictionary_key}: {unmatched} human-coded response id(s) not among this wave's "
+            "coded answers were left out of the agreement"
+        )
     if sample.height == 0 or not coded.categories:
         return pl.DataFrame(schema=AGREEMENT_SCHEMA), tuple(notes)
     hits = human.filter(pl.col("category").is_in(coded.categories)).unique()

@@ -34,9 +34,13 @@ def survey_wave_step(ctx: RunContext, wave: str, upstream: dict[str, OutputRecor
     key = load_pseudonym_key(cfg.study.pseudonym_key_env, cfg.study.id)
 
     sites_data, sites_name = ctx.read_input("sites")
-    sites_table = read_table(sites_data, sites_name, sheet=cfg.sites.sheet).frame
+    sites_read = read_table(sites_data, sites_name, sheet=cfg.sites.sheet)
     roster_data, roster_name = ctx.read_input(f"survey.{wave}.roster")
-    roster_table = read_table(roster_data, roster_name, sheet=wave_cfg.roster.sheet).frame
+    roster_read = read_table(roster_data, roster_name, sheet=wave_cfg.roster.sheet)
+    sites_table, roster_table = sites_read.frame, roster_read.frame
+    # What the readers tolerated (blank rows, encodings) is reported, not lost.
+    notes: list[str] = [f"{sites_name}: {n}" for n in sites_read.notes]
+    notes += [f"{roster_name}: {n}" for n in roster_read.notes]
     export_data, export_name = ctx.read_input(f"survey.{wave}.export")
     dictionary, dictionary_name = None, None
     if ctx.has_input(f"survey.{wave}.dictionary"):
@@ -50,12 +54,13 @@ def survey_wave_step(ctx: RunContext, wave: str, upstream: dict[str, OutputRecor
         name = f"survey.freetext.{fkey}.human"
         if ctx.has_input(name):
             data, original = ctx.read_input(name)
-            coded = read_table(data, original).frame
+            human_read = read_table(data, original)
+            notes += [f"{original}: {n}" for n in human_read.notes]
+            coded = human_read.frame
             require_columns(coded, HUMAN_COLUMNS, original)
             human[fkey] = coded
 
     previous = None
-    notes: list[str] = []
     if phase == "survey_w2":
         first = survey.wave_for_phase("survey_w1")
         record = upstream.get(f"survey.{first}.estimates")

@@ -18,7 +18,6 @@ from tasks.storage.runs import (
 )
 from tasks.storage.store import VersionConflict, open_store
 
-
 PREFIXES = {
     "scoping": ("sites", "qual.codebook", "qual.scoping."),
     "survey_w1": ("sites", "survey.w1.", "survey.freetext."),
@@ -29,7 +28,9 @@ PREFIXES = {
 
 
 def _inp(name: str, sha: str) -> InputRecord:
-    return InputRecord(name=name, key=f"raw/{sha}/f", sha256=sha, version="v", size=1, original_name="f")
+    return InputRecord(
+        name=name, key=f"raw/{sha}/f", sha256=sha, version="v", size=1, original_name="f"
+    )
 
 
 INPUTS = [
@@ -46,6 +47,7 @@ INPUTS = [
 
 def _manifest(run_id: str, inputs: list[InputRecord], complete: bool = True) -> Manifest:
     return Manifest(
+        parameters={"pseudonym_key_fingerprint": "K1"},
         study_id="s",
         run_id=run_id,
         created="2026-01-01T00:00:00+00:00",
@@ -67,13 +69,17 @@ def test_keys_follow_the_catalog() -> None:
 
 
 def test_first_run_runs_everything() -> None:
-    assert plan_phases(INPUTS, None, phase_prefixes=PREFIXES, code="c", config_sha256="cfg") == {p: "run" for p in PHASES}
+    assert plan_phases(
+        INPUTS, None, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K1"
+    ) == {p: "run" for p in PHASES}
 
 
 def test_a_new_wave2_file_reruns_wave2_and_downstream_only() -> None:
     prev = _manifest("R1", INPUTS)
     changed = [*INPUTS[:-2], _inp("survey.w2.export", "w2-new"), INPUTS[-1]]
-    plan = plan_phases(changed, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg")
+    plan = plan_phases(
+        changed, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K1"
+    )
     assert plan == {
         "scoping": "inherit",
         "survey_w1": "inherit",
@@ -86,25 +92,59 @@ def test_a_new_wave2_file_reruns_wave2_and_downstream_only() -> None:
 def test_a_new_wave1_file_reruns_its_dependants() -> None:
     prev = _manifest("R1", INPUTS)
     changed = [_inp(i.name, "new") if i.name == "survey.w1.export" else i for i in INPUTS]
-    plan = plan_phases(changed, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg")
+    plan = plan_phases(
+        changed, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K1"
+    )
     assert plan["scoping"] == "inherit"
     assert [p for p, v in plan.items() if v == "run"] == [
-        "survey_w1", "case_studies", "survey_w2", "triangulation"
+        "survey_w1",
+        "case_studies",
+        "survey_w2",
+        "triangulation",
     ]
 
 
 def test_changed_code_or_config_reruns_everything() -> None:
     prev = _manifest("R1", INPUTS)
-    assert set(plan_phases(INPUTS, prev, phase_prefixes=PREFIXES, code="other", config_sha256="cfg").values()) == {"run"}
-    assert set(plan_phases(INPUTS, prev, phase_prefixes=PREFIXES, code="c", config_sha256="new").values()) == {"run"}
+    assert set(
+        plan_phases(
+            INPUTS,
+            prev,
+            phase_prefixes=PREFIXES,
+            code="other",
+            config_sha256="cfg",
+            key_fingerprint="K1",
+        ).values()
+    ) == {"run"}
+    assert set(
+        plan_phases(
+            INPUTS,
+            prev,
+            phase_prefixes=PREFIXES,
+            code="c",
+            config_sha256="new",
+            key_fingerprint="K1",
+        ).values()
+    ) == {"run"}
 
 
 def test_requested_phase_is_rerun_with_downstream() -> None:
     prev = _manifest("R1", INPUTS)
-    plan = plan_phases(INPUTS, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", requested=["scoping"])
+    plan = plan_phases(
+        INPUTS,
+        prev,
+        phase_prefixes=PREFIXES,
+        code="c",
+        config_sha256="cfg",
+        key_fingerprint="K1",
+        requested=["scoping"],
+    )
     assert plan == {
-        "scoping": "run", "survey_w1": "inherit", "case_studies": "run",
-        "survey_w2": "inherit", "triangulation": "run",
+        "scoping": "run",
+        "survey_w1": "inherit",
+        "case_studies": "run",
+        "survey_w2": "inherit",
+        "triangulation": "run",
     }
 
 
@@ -150,7 +190,9 @@ def test_run_ids_sort_by_time() -> None:
 def test_edited_review_file_reruns_triangulation_only() -> None:
     prev = _manifest("R1", [*INPUTS, _inp("review.triangulation", "v1")])
     now = [*INPUTS, _inp("review.triangulation", "v2")]
-    plan = plan_phases(now, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg")
+    plan = plan_phases(
+        now, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K1"
+    )
     assert [p for p, v in plan.items() if v == "run"] == ["triangulation"]
 
 
@@ -179,3 +221,11 @@ def test_review_files_are_recorded_in_place_not_copied(tmp_path: Path) -> None:
     assert review.key == "review/triangulation.csv"
     assert review.sha256 == store.head("review/triangulation.csv").sha256
     assert not any(k.endswith("/triangulation.csv") for k in store.list("raw/"))
+
+
+def test_a_new_pseudonym_key_reruns_everything() -> None:
+    prev = _manifest("R1", INPUTS)
+    plan = plan_phases(
+        INPUTS, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K2"
+    )
+    assert set(plan.values()) == {"run"}
