@@ -79,9 +79,17 @@ def read_coded_segments(data: bytes, name: str) -> CodedSegments:
             f"column(s) appear more than once: {', '.join(duplicated)}",
             f"found columns: {found}",
         )
-    extra = [records[0][i].strip() for i, c in enumerate(header) if c not in REQUIRED_COLUMNS]
+    # Extra columns (site, participant, source type, memos) are kept as text: a study's
+    # study.yaml names the ones it reads as source metadata.
+    extra = {records[0][i].strip(): i for i, c in enumerate(header) if c not in REQUIRED_COLUMNS}
+    repeated = sorted({n for n in extra if [h.strip() for h in records[0]].count(n) > 1})
+    if repeated:
+        raise InputError(
+            name, "header (row 1)", f"column(s) appear more than once: {', '.join(repeated)}",
+            f"found columns: {found}",
+        )
     if extra:
-        notes.append(f"ignored extra column(s): {', '.join(extra)}")
+        notes.append(f"kept extra column(s) as text: {', '.join(extra)}")
     index = {column: header.index(column) for column in REQUIRED_COLUMNS}
 
     errors: list[InputError] = []
@@ -103,6 +111,7 @@ def read_coded_segments(data: bytes, name: str) -> CodedSegments:
             continue
         row = _parse_row(record, index, number, name, errors)
         if row is not None:
+            row.update({column: record[i].strip() or None for column, i in extra.items()})
             rows.append(row)
     if blank_rows:
         listed = ", ".join(str(n) for n in blank_rows)
@@ -111,11 +120,8 @@ def read_coded_segments(data: bytes, name: str) -> CodedSegments:
         raise errors[0]
     if errors:
         raise InputErrors(errors)
-    table = (
-        pl.DataFrame(rows, schema=CODED_SEGMENTS_SCHEMA, orient="row")
-        if rows
-        else pl.DataFrame(schema=CODED_SEGMENTS_SCHEMA)
-    )
+    schema = {**CODED_SEGMENTS_SCHEMA, **{column: pl.String for column in extra}}
+    table = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return CodedSegments(table, tuple(notes))
 
 

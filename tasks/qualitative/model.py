@@ -272,6 +272,11 @@ def build_model(
         "coder",
     )
     used = sources.join(cases.select("case"), on="case", how="semi").select("case").unique()
+    if require_case:
+        # A case no source belongs to has nothing to count; it is left out, and said so.
+        empty = cases.join(used, on="case", how="anti").get_column("case").sort().to_list()
+        if empty:
+            notes.append(f"{file}: case(s) with no coded source left out: {', '.join(empty)}")
     return CodedModel(
         codebook=codebook,
         sources=sources,

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from schemas.manifest import OutputRecord
 from schemas.study_config import QdaInputs, StudyConfig
 from tasks.context import RunContext
-from tasks.ingest.coded_segments_csv import read_coded_segments_csv
+from tasks.ingest.coded_segments_csv import read_coded_segments
 from tasks.ingest.errors import InputError
 from tasks.ingest.qdpx import read_qdc, read_qdpx, write_qdpx
 from tasks.ingest.tables import read_table as read_input_table
@@ -82,10 +82,11 @@ def load_projects(
         if inputs.format == "qdpx":
             project = read_qdpx(data, name)
         else:
+            segments = read_coded_segments(data, name)
             project = project_from_segments(
-                read_coded_segments_csv(data, name), codebook, name, inputs.source_variables,
-                inputs.case_site_variable,
+                segments.table, codebook, name, inputs.source_variables, inputs.case_site_variable,
             )
+            project = replace(project, notes=(*project.notes, *segments.notes))
         model = build_model(
             project, codebook, name, inputs.source_variables, site_variable=inputs.case_site_variable,
             key=key, require_case=require_case, require_site=require_site, role_map=role_map(cfg),

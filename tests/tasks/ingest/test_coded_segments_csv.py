@@ -87,12 +87,13 @@ def test_blank_trailing_rows_are_ignored_and_noted() -> None:
 def test_semicolons_bom_cp1252_and_extra_columns_are_noted() -> None:
     text = "source;case;speaker_role;start;end;code;coder;text;memo\r\nI1;P1;Ärztin;0;4;Stress;ana;Café;x\r\n"
     result = read_coded_segments(b"\xef\xbb\xbf" + text.encode("utf-8"), "seg.csv")
-    assert result.table.rows() == [("I1", "P1", "Ärztin", 0, 4, "Stress", "ana", "Café")]
+    assert result.table.rows() == [("I1", "P1", "Ärztin", 0, 4, "Stress", "ana", "Café", "x")]
+    assert result.table.columns[-1] == "memo"
     assert result.notes == (
         "removed a UTF-8 byte-order mark",
         "converted CRLF/CR line endings to LF",
         "columns are separated by ';', not ','",
-        "ignored extra column(s): memo",
+        "kept extra column(s) as text: memo",
     )
     latin = read_coded_segments(text.encode("cp1252"), "seg.csv")
     assert latin.table["speaker_role"].to_list() == ["Ärztin"]

@@ -202,3 +202,30 @@ def test_primary_coder_per_source() -> None:
     assert kept.get_column("segment_id").to_list() == ["1", "2", "4"]  # s2: b (tie with c, first by name)
     kept, lead = primary_segments(seg, "c")
     assert lead == "c" and kept.get_column("segment_id").to_list() == ["1", "2", "5"]
+
+
+def test_segments_csv_extra_columns_carry_site_and_participant() -> None:
+    csv_bytes = (
+        b"source,case,speaker_role,start,end,code,coder,text,site_id,participant_id\n"
+        b"int-1,A,gp_member,0,5,Leadership/Style/Collaborative,ann,Hello,S07,M001\n"
+    )
+    codes = codebook()
+    path = codes.filter(pl.col("depth") == codes["depth"].max())["path"][0]
+    csv_bytes = csv_bytes.replace(b"Leadership/Style/Collaborative", path.encode())
+    frame = read_coded_segments_csv(csv_bytes, "cases.csv")
+    assert frame.select("site_id", "participant_id").row(0) == ("S07", "M001")
+    project = project_from_segments(frame, codes, "cases.csv", VARS, "site_ids")
+    model = build_model(project, codes, "cases.csv", VARS, key=KEY)
+    source = model.sources.row(0, named=True)
+    assert source["site_id"] == "S07"
+    assert source["participant_pseudonym"] == pseudonym("M001", KEY, "P")
+
+
+def test_a_case_without_sources_is_left_out_with_a_note() -> None:
+    project = case_project()
+    extra = pl.DataFrame({"guid": [stable_guid("case", "empty")], "name": ["Z-empty"]},
+                         schema=project.cases.schema)
+    project = _with(project, cases=pl.concat([project.cases, extra]))
+    model = build_model(project, codebook(), "cases.qdpx", VARS, key=KEY)
+    assert "Z-empty" not in model.cases.get_column("case").to_list()
+    assert "cases.qdpx: case(s) with no coded source left out: Z-empty" in model.notes
