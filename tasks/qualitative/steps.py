@@ -37,6 +37,7 @@ from tasks.qualitative.model import (
 )
 from tasks.qualitative.qdpx_export import to_project
 from tasks.qualitative.quotes import redact_model, select_quotes
+from tasks.redaction import redact, redaction_pattern
 
 SCOPING = "scoping"
 CASES = "case_studies"
@@ -117,6 +118,12 @@ def _bullets(frame: pl.DataFrame, template: str, limit: int = 10) -> str:
     return "\n".join(template.format(**{k: shown(v) for k, v in row.items()}) for row in rows)
 
 
+def _redacted(notes: tuple[str, ...] | list[str], cfg: StudyConfig) -> list[str]:
+    """Notes may quote source names and labels: names in them are redacted before publishing."""
+    pattern = redaction_pattern(cfg.qualitative.redact_terms)
+    return [redact(n, pattern)[0] for n in notes]
+
+
 def scoping_step(ctx: RunContext) -> PhaseResult:
     """Scoping: code frequencies across sites, ranked areas and site profiles."""
     cfg = ctx.config()
@@ -166,7 +173,7 @@ def scoping_step(ctx: RunContext) -> PhaseResult:
         _bullets(ranking, "{rank}. {area}: {n_sites} sites, {n_segments} segments"),
         "",
         f"Target areas (top {q.target_areas_top}): {summary['target_areas'] or 'none'}.",
-        *(f"- note: {n}" for n in model.notes),
+        *(f"- note: {n}" for n in _redacted(model.notes, cfg)),
     ])
     return PhaseResult(phase=SCOPING, outputs=outputs, summary=summary, markdown=markdown,
                        table=ranking.select("rank", "area", "n_sites", "n_segments").to_dicts())
@@ -291,7 +298,7 @@ def case_studies_step(ctx: RunContext, upstream: dict[str, OutputRecord]) -> Pha
         _bullets(pooled, "- {coder_a} vs {coder_b}, {level}: agreement {agreement}, kappa {kappa}, alpha {alpha}"),
         "",
         f"{tables['cases.quotes'].height} redacted quotes; coded project written back as .qdpx.",
-        *(f"- note: {n}" for n in (*notes, *model.notes)),
+        *(f"- note: {n}" for n in _redacted((*notes, *model.notes), cfg)),
     ])
     return PhaseResult(phase=CASES, outputs=outputs, summary=summary, markdown=markdown,
                        table=chosen.selection.filter(pl.col("selected")).select("site_id", "reason").to_dicts())

@@ -11,6 +11,7 @@ from schemas.study_config import PHASES, load_study_config
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
 from tasks.privacy import load_pseudonym_key, pseudonym
+from tasks.redaction import redact, redaction_pattern
 from tasks.storage.runs import (
     code_version,
     config_sha256,
@@ -100,9 +101,9 @@ def phase_records(
             summary = results[phase].summary
             records.append(PhaseRecord(phase=phase, status="completed", run_id=run.ctx.run_id, summary=summary))
         elif phase in failures:
-            records.append(
-                PhaseRecord(phase=phase, status="failed", run_id=run.ctx.run_id, error=failures[phase])
-            )
+            # Errors can quote input text (source names, cells): names are redacted first.
+            error = redact(failures[phase], redaction_pattern(run.ctx.config().qualitative.redact_terms))[0]
+            records.append(PhaseRecord(phase=phase, status="failed", run_id=run.ctx.run_id, error=error))
         elif run.plan.get(phase) == "inherit" and run.previous is not None:
             before = next(p for p in run.previous.phases if p.phase == phase)
             records.append(

@@ -229,3 +229,18 @@ def test_a_new_pseudonym_key_reruns_everything() -> None:
         INPUTS, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K2"
     )
     assert set(plan.values()) == {"run"}
+
+
+def test_failed_phase_errors_are_redacted_in_the_manifest(tmp_path: Path) -> None:
+    from tasks.context import RunContext
+    from tasks.demo.generator import generate_demo_study
+    from tasks.storage.steps import RunPlan, phase_records
+
+    config = generate_demo_study(tmp_path / "demo").config_path
+    ctx = RunContext(store_url=str(tmp_path / "st"), run_id="R", config_path=str(config))
+    run = RunPlan(ctx=ctx, study_id="s", plan={p: "run" for p in PHASES}, key_fingerprint="K",
+                  code_version="c", config_sha256="cfg")
+    failure = "interview 'Dr Sarah Patel, 3 May' (a.qdpx): selection ends past the text"
+    records = {r.phase: r for r in phase_records(run, {}, {"scoping": failure})}
+    assert records["scoping"].error == "interview '[name], 3 May' (a.qdpx): selection ends past the text"
+    assert records["survey_w1"].status == "skipped"
