@@ -42,6 +42,7 @@ datadocs-assets:
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy flows tasks schemas deployments
 
 # Re-resolve the pinned lock files from pyproject.toml (needs the registries).
 lock: $(VENV)/.dev

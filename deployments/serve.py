@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
@@ -48,7 +49,7 @@ def build_deployments(config_path: str, store_url: str, study_id: str) -> list[R
         )
         for phase in PHASES
     ]
-    return [full, *per_phase]
+    return cast(list[RunnerDeployment], [full, *per_phase])
 
 
 def main() -> None:

@@ -214,8 +214,8 @@ class SurveyConfig(_Strict):
                 if wave not in self.waves:
                     raise ValueError(f"variables.{name}: wave {wave!r} is not declared in waves")
         for key, ft in self.freetext.items():
-            var = self.variables.get(ft.variable)
-            if var is None or var.type != "free_text":
+            target = self.variables.get(ft.variable)
+            if target is None or target.type != "free_text":
                 raise ValueError(
                     f"freetext.{key}.variable {ft.variable!r} must name a free_text variable"
                 )

@@ -346,6 +346,7 @@ class Intake(pa.DataFrameModel):
         coerce = True
 
     @pa.dataframe_check
+    @classmethod
     def rows_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Every row read is either kept or quarantined."""
         return data.lazyframe.select(

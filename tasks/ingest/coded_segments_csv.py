@@ -120,7 +120,9 @@ def read_coded_segments(data: bytes, name: str) -> CodedSegments:
         raise errors[0]
     if errors:
         raise InputErrors(errors)
-    schema = {**CODED_SEGMENTS_SCHEMA, **{column: pl.String for column in extra}}
+    schema: dict[str, pl.DataType] = {
+        **CODED_SEGMENTS_SCHEMA, **{column: pl.String() for column in extra}
+    }
     table = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return CodedSegments(table, tuple(notes))
 

@@ -105,4 +105,4 @@ def report_step(
     return PhaseResult(phase=PHASE, outputs=outputs, summary=summary, markdown=markdown)
 
 
-report_task = task(report_step, name="report", cache_policy=NO_CACHE)
+report_task = task(name="report", cache_policy=NO_CACHE)(report_step)

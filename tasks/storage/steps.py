@@ -147,5 +147,5 @@ def finalise_run(
     return manifest
 
 
-prepare_run_task = task(prepare_run, name="prepare-run", cache_policy=NO_CACHE)
-finalise_run_task = task(finalise_run, name="finalise-run", cache_policy=NO_CACHE)
+prepare_run_task = task(name="prepare-run", cache_policy=NO_CACHE)(prepare_run)
+finalise_run_task = task(name="finalise-run", cache_policy=NO_CACHE)(finalise_run)

@@ -87,11 +87,13 @@ def survey_wave_step(ctx: RunContext, wave: str, upstream: dict[str, OutputRecor
     ]
     # Input rows left out are kept for the researchers under quarantine/, never published.
     quarantined = []
-    for table, rows in analysis.quarantine.items():
+    for input_table, rows in analysis.quarantine.items():
         if rows.height:
-            key = quarantine_key(ctx.run_id, f"survey.{wave}.{table}")
-            ctx.store().put(key, table_to_parquet(rows))
-            quarantined.append(f"- {rows.height} row(s) of the {table} table quarantined: `{key}`")
+            store_key = quarantine_key(ctx.run_id, f"survey.{wave}.{input_table}")
+            ctx.store().put(store_key, table_to_parquet(rows))
+            quarantined.append(
+                f"- {rows.height} row(s) of the {input_table} table quarantined: `{store_key}`"
+            )
     figure_lines = []
     for fig in analysis.figures:
         dataset = f"survey.{wave}.{fig.name}"

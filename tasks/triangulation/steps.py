@@ -112,4 +112,4 @@ def triangulation_step(ctx: RunContext, upstream: dict[str, OutputRecord]) -> Ph
     return PhaseResult(phase=PHASE, outputs=outputs, summary=summary, markdown="\n".join(lines), table=table)
 
 
-triangulation_task = task(triangulation_step, name="triangulation", cache_policy=NO_CACHE)
+triangulation_task = task(name="triangulation", cache_policy=NO_CACHE)(triangulation_step)
