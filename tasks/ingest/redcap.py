@@ -18,8 +18,8 @@ from tasks.ingest.survey_export import (
     columns_frame,
     delimiter_for,
     empty_choices,
+    header_names,
     is_identifying_tag,
-    unique_column_names,
 )
 from tasks.ingest.tables import (
     number_ranges,
@@ -226,16 +226,7 @@ def read_redcap_csv(
     records = parse_csv_records(decoded.text, name, delimiter=delimiter_for(name))
     if not records or not any(f.strip() for f in records[0].fields):
         raise InputError(name, "line 1", "the first row must hold the REDCap field names")
-    header = [f.strip() for f in records[0].fields]
-    if header != list(records[0].fields):
-        notes.append("removed spaces around column names")
-    for k, tag in enumerate(header, start=1):
-        if not tag:
-            raise InputError(
-                name, f"line {records[0].line}, column {k}", "every column needs a field name"
-            )
-    names, renames = unique_column_names(header)
-    notes.extend(renames)
+    header, names = header_names(records[0], name, notes, "every column needs a field name")
 
     described: RedcapDictionary | None = None
     if dictionary is not None:

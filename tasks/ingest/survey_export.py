@@ -137,6 +137,21 @@ def is_identifying_tag(tag: str) -> bool:
     return bool(IDENTIFYING_TOKENS.intersection(tokens)) or "email" in joined
 
 
+def header_names(
+    header_record: CsvRecord, name: str, notes: list[str], rule: str
+) -> tuple[list[str], list[str]]:
+    """Stripped header tags and unique column names; a blank tag is an error naming `rule`."""
+    header = [f.strip() for f in header_record.fields]
+    if header != list(header_record.fields):
+        notes.append("removed spaces around column names")
+    for k, tag in enumerate(header, start=1):
+        if not tag:
+            raise InputError(name, f"line {header_record.line}, column {k}", rule)
+    names, renames = unique_column_names(header)
+    notes.extend(renames)
+    return header, names
+
+
 def unique_column_names(
     tags: Sequence[str], import_ids: Sequence[str | None] | None = None
 ) -> tuple[list[str], list[str]]:
@@ -219,16 +234,7 @@ def read_plain_csv(data: bytes, name: str) -> SurveyExport:
             "line 3",
             'a Qualtrics export (row 3 holds {"ImportId": ...} JSON) must be read as format "qualtrics"',
         )
-    header = [f.strip() for f in records[0].fields]
-    if header != list(records[0].fields):
-        notes.append("removed spaces around column names")
-    for k, tag in enumerate(header, start=1):
-        if not tag:
-            raise InputError(
-                name, f"line {records[0].line}, column {k}", "every column needs a name"
-            )
-    names, renames = unique_column_names(header)
-    notes.extend(renames)
+    header, names = header_names(records[0], name, notes, "every column needs a name")
     rows = records_to_rows(records[1:], len(names), name, strip=False)
     notes.extend(row_notes(rows))
     infos = [
