@@ -1,4 +1,4 @@
-"""Serve the study's deployments: a weekly full run and one event-triggered run per phase.
+"""Serve the study's deployments: a weekly full run, a watcher, one event-triggered run per phase.
 
 `python -m deployments.serve --config PATH --store URL` runs them with no worker or work pool;
 `prefect.yaml` declares the same deployments for a work pool in production.
@@ -14,10 +14,11 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 
 from flows.study import study_flow
+from flows.watch import watch_flow
 from schemas.study_config import PHASES
+from tasks.storage.steps import DATA_ARRIVED
 from tasks.storage.store import DEFAULT_STORE
 
-DATA_ARRIVED = "studyflow.data.arrived"
 
 
 def phase_trigger(phase: str, study_id: str) -> DeploymentEventTrigger:
@@ -30,7 +31,7 @@ def phase_trigger(phase: str, study_id: str) -> DeploymentEventTrigger:
 
 
 def build_deployments(config_path: str, store_url: str, study_id: str) -> list[RunnerDeployment]:
-    """The full-study deployment on a schedule, plus one triggered deployment per phase."""
+    """A weekly full run, a watcher every 10 minutes, and one triggered deployment per phase."""
     common = {"config_path": config_path, "store_url": store_url}
     full = study_flow.to_deployment(
         name=f"{study_id}-full",
@@ -49,7 +50,14 @@ def build_deployments(config_path: str, store_url: str, study_id: str) -> list[R
         )
         for phase in PHASES
     ]
-    return cast(list[RunnerDeployment], [full, *per_phase])
+    watcher = watch_flow.to_deployment(
+        name=f"{study_id}-watch",
+        interval=600,
+        parameters=common,
+        tags=[f"study:{study_id}", "watcher"],
+        description="Every 10 minutes: announce changed input files as studyflow.data.arrived events.",
+    )
+    return cast(list[RunnerDeployment], [full, watcher, *per_phase])
 
 
 def main() -> None:

@@ -140,6 +140,24 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
     console.print(table)
 
 
+@app.command()
+def watch(
+    config: Annotated[Path, typer.Option("--config", help="The study's study.yaml.")] = DEMO_DIR / "study.yaml",
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Announce changed input files (studyflow.data.arrived events) so their phases re-run."""
+    _quiet_prefect()
+    from flows.watch import watch_flow
+
+    due = watch_flow(str(config), store)
+    if not due:
+        console.print("No new or changed input files since the last complete run.")
+    for labels in due:
+        console.print(
+            f"data arrived for {labels['studyflow.phase']}: {labels['studyflow.inputs']}", markup=False
+        )
+
+
 @app.command("check-config")
 def check_config(config: Annotated[Path, typer.Argument(help="Path to a study.yaml.")]) -> None:
     """Validate a study.yaml and say what is wrong, key by key."""

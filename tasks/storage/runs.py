@@ -236,3 +236,24 @@ def manifest_summary(manifest: Manifest) -> dict[str, object]:
 def dumps(obj: object) -> str:
     """Stable JSON text."""
     return json.dumps(obj, indent=2, sort_keys=True, default=str)
+
+
+def current_input_hashes(config: StudyConfig) -> dict[str, str]:
+    """Content hash of every declared input file, by logical name (nothing is written)."""
+    return {name: sha256_hex(path.read_bytes()) for name, path in config_inputs(config)}
+
+
+def phases_with_new_inputs(
+    current: dict[str, str],
+    previous: Manifest | None,
+    phase_prefixes: dict[str, tuple[str, ...]],
+) -> dict[str, list[str]]:
+    """Per phase, its own inputs that are new or changed since the last complete run."""
+    before = {r.name: r.sha256 for r in previous.inputs} if previous else {}
+    changed = sorted(name for name, sha in current.items() if before.get(name) != sha)
+    result: dict[str, list[str]] = {}
+    for phase in PHASES:
+        names = [n for n in changed if n.startswith(phase_prefixes[phase])]
+        if names:
+            result[phase] = names
+    return result

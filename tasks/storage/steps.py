@@ -15,16 +15,20 @@ from tasks.redaction import redact, redaction_pattern
 from tasks.storage.runs import (
     code_version,
     config_sha256,
+    current_input_hashes,
     ingest_inputs,
     inherited_outputs,
     new_run_id,
     phase_inputs,
+    phases_with_new_inputs,
     plan_phases,
     publish_run,
     read_latest,
     utc_now_iso,
 )
-from tasks.storage.store import open_store
+from tasks.storage.store import open_store, sha256_hex
+
+DATA_ARRIVED = "studyflow.data.arrived"
 
 
 class RunPlan(BaseModel):
@@ -149,3 +153,36 @@ def finalise_run(
 
 prepare_run_task = task(name="prepare-run", cache_policy=NO_CACHE)(prepare_run)
 finalise_run_task = task(name="finalise-run", cache_policy=NO_CACHE)(finalise_run)
+
+
+def detect_new_data(config_path: str, store_url: str) -> list[dict[str, str]]:
+    """The data-arrival events due: one per phase whose own input files changed since `latest`."""
+    config = load_study_config(config_path)
+    current = current_input_hashes(config)
+    previous, _ = read_latest(open_store(store_url))
+    due = phases_with_new_inputs(current, previous, phase_inputs(config))
+    return [
+        {
+            "studyflow.study": config.study.id,
+            "studyflow.phase": phase,
+            "studyflow.inputs": ",".join(names),
+            # The combined hash names this arrival, so one change is announced once per phase.
+            "studyflow.sha256": sha256_hex("".join(current[n] for n in names).encode()),
+        }
+        for phase, names in due.items()
+    ]
+
+
+def emit_data_arrived(labels: dict[str, str]) -> str | None:
+    """Emit one `studyflow.data.arrived` event; returns the event id (None if not sent)."""
+    from prefect.events import emit_event
+
+    event = emit_event(
+        event=DATA_ARRIVED,
+        resource={"prefect.resource.id": f"studyflow.input.{labels['studyflow.sha256']}", **labels},
+    )
+    return str(event.id) if event is not None else None
+
+
+detect_new_data_task = task(name="detect-new-data", cache_policy=NO_CACHE)(detect_new_data)
+emit_data_arrived_task = task(name="emit-data-arrived", cache_policy=NO_CACHE)(emit_data_arrived)

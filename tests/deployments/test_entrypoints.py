@@ -29,11 +29,12 @@ def test_served_deployments_have_schedule_and_phase_triggers() -> None:
 
     deps = build_deployments("/s/study.yaml", "s3://bucket/study", "ccg")
     assert [d.name for d in deps] == [
-        "ccg-full", "ccg-scoping", "ccg-survey-w1", "ccg-case-studies", "ccg-survey-w2",
-        "ccg-triangulation",
+        "ccg-full", "ccg-watch", "ccg-scoping", "ccg-survey-w1", "ccg-case-studies",
+        "ccg-survey-w2", "ccg-triangulation",
     ]
     assert deps[0].schedules and deps[0].schedules[0].schedule.cron == "0 6 * * 1"
-    trigger = deps[4].triggers[0]
+    assert deps[1].schedules[0].schedule.interval.total_seconds() == 600
+    trigger = deps[5].triggers[0]
     assert trigger.expect == {"studyflow.data.arrived"}
     assert trigger.match.model_dump() == {"studyflow.study": "ccg", "studyflow.phase": "survey_w2"}
-    assert deps[4].parameters["phases"] == ["survey_w2"]
+    assert deps[5].parameters["phases"] == ["survey_w2"]

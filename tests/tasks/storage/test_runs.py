@@ -244,3 +244,18 @@ def test_failed_phase_errors_are_redacted_in_the_manifest(tmp_path: Path) -> Non
     records = {r.phase: r for r in phase_records(run, {}, {"scoping": failure})}
     assert records["scoping"].error == "interview '[name], 3 May' (a.qdpx): selection ends past the text"
     assert records["survey_w1"].status == "skipped"
+
+
+def test_new_inputs_are_announced_per_phase() -> None:
+    from tasks.storage.runs import phases_with_new_inputs
+
+    prev = _manifest("R1", INPUTS)
+    current = {r.name: r.sha256 for r in INPUTS} | {"survey.w2.export": "w2-new", "qual.cases.001": "k2"}
+    assert phases_with_new_inputs(current, prev, PREFIXES) == {
+        "case_studies": ["qual.cases.001"],
+        "survey_w2": ["survey.w2.export"],
+    }
+    assert phases_with_new_inputs({r.name: r.sha256 for r in INPUTS}, prev, PREFIXES) == {}
+    first = phases_with_new_inputs({r.name: r.sha256 for r in INPUTS}, None, PREFIXES)
+    assert sorted(first) == ["case_studies", "scoping", "survey_w1", "survey_w2"]
+    assert first["scoping"] == ["qual.codebook", "qual.scoping.000", "sites"]
