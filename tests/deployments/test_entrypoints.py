@@ -14,14 +14,14 @@ def test_prefect_yaml_entrypoints_import() -> None:
     spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
     names = [d["name"] for d in spec["deployments"]]
     assert names == [
-        "study-full", "phase-scoping", "phase-survey-w1", "phase-case-studies",
+        "study-full", "watch-inputs", "phase-scoping", "phase-survey-w1", "phase-case-studies",
         "phase-survey-w2", "phase-triangulation",
     ]
     for dep in spec["deployments"]:
         path, attr = dep["entrypoint"].split(":")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
         flow = getattr(module, attr)
-        assert flow.name == "study"
+        assert flow.name == ("watch-inputs" if dep["name"] == "watch-inputs" else "study")
 
 
 def test_served_deployments_have_schedule_and_phase_triggers() -> None:
