@@ -189,21 +189,13 @@ def proportions(
         .alias("design_effect"),
         (pl.col("W") ** 2 / pl.col("W2")).alias("effective_n"),
     )
-    return out.select(
-        *by,
-        "n",
-        "count",
-        "proportion",
-        "lower",
-        "upper",
-        "weighted_proportion",
-        "weighted_se",
-        "weighted_lower",
-        "weighted_upper",
-        "design_effect",
-        "effective_n",
-        pl.col("n_clusters").cast(pl.Int64),
-    ).with_columns(_null_nan(["proportion", "weighted_proportion", "weighted_se", "design_effect"]))
+    # The statistics columns of ESTIMATE_COLUMNS, in their order, after the grouping keys.
+    stats = ESTIMATE_COLUMNS[ESTIMATE_COLUMNS.index("n") :]
+    return (
+        out.select(*by, *stats)
+        .with_columns(pl.col("n_clusters").cast(pl.Int64))
+        .with_columns(_null_nan(["proportion", "weighted_proportion", "weighted_se", "design_effect"]))
+    )
 
 
 def with_design(frame: pl.DataFrame, respondents: pl.DataFrame) -> pl.DataFrame:
