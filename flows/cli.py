@@ -68,7 +68,8 @@ def _run(config: Path, store: str, phases: list[str] | None) -> None:
         _error(str(exc))
         raise typer.Exit(2) from None
     try:
-        manifest = study_flow(str(config), store, phases)
+        with console.status(f"Running the study in {config} (phases that changed) …"):
+            manifest = study_flow(str(config), store, phases)
     except StudyRunFailed as exc:
         _error(str(exc))
         raise typer.Exit(1) from None
@@ -131,12 +132,19 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
         console.print(f"No runs in {st.url} yet.", markup=False, soft_wrap=True)
         return
     table = Table(title=f"Runs in {st.url}")
-    for col in ("run", "created", "complete", "phases", "outputs"):
-        table.add_column(col)
+    table.add_column("run", no_wrap=True)
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("phases", min_width=14, overflow="fold")
+    table.add_column("outputs", justify="right")
     for m in manifests:
-        mark = "*" if latest and latest.run_id == m.run_id else ""
-        phases = ", ".join(f"{p.phase}:{p.status}" for p in m.phases)
-        table.add_row(f"{m.run_id}{mark}", m.created, str(m.complete), phases, str(len(m.outputs)))
+        mark = " *" if latest and latest.run_id == m.run_id else ""
+        counts: dict[str, int] = {}
+        for p in m.phases:
+            counts[p.status] = counts.get(p.status, 0) + 1
+        phases = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        created = m.created[:16].replace("T", " ")
+        # Completeness shows in the phases: a failed or skipped phase means an incomplete run.
+        table.add_row(f"{m.run_id}{mark}", created, phases, str(len(m.outputs)))
     console.print(table)
 
 
