@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -141,6 +142,9 @@ def _factorize(labels: Iterable[Hashable]) -> tuple[npt.NDArray[np.int64], int]:
     return np.asarray(codes, dtype=np.int64), len(index)
 
 
+_EstimateT = TypeVar("_EstimateT", ProportionEstimate, MeanEstimate)
+
+
 @dataclass(frozen=True)
 class _Linearised:
     estimate: float
@@ -227,7 +231,14 @@ def weighted_proportion(
     lin = _linearised_mean(values, weights, clusters)
     lower = max(lin.estimate - z * lin.se, 0.0) if not math.isnan(lin.se) else NAN
     upper = min(lin.estimate + z * lin.se, 1.0) if not math.isnan(lin.se) else NAN
-    return ProportionEstimate(
+    return _from_linearised(ProportionEstimate, lin, lower, upper, confidence)
+
+
+def _from_linearised(
+    kind: type[_EstimateT], lin: _Linearised, lower: float, upper: float, confidence: float
+) -> _EstimateT:
+    """A proportion or mean estimate from a linearised weighted mean and its interval."""
+    return kind(
         estimate=lin.estimate,
         se=lin.se,
         lower=lower,
@@ -257,17 +268,7 @@ def likert_mean(
     lin = _linearised_mean(values, weights, clusters)
     lower = lin.estimate - z * lin.se
     upper = lin.estimate + z * lin.se
-    return MeanEstimate(
-        estimate=lin.estimate,
-        se=lin.se,
-        lower=lower,
-        upper=upper,
-        n=lin.n,
-        n_clusters=lin.n_clusters,
-        effective_n=lin.effective_n,
-        design_effect=_design_effect(lin.se, lin.srs_element_variance, lin.n),
-        confidence=confidence,
-    )
+    return _from_linearised(MeanEstimate, lin, lower, upper, confidence)
 
 
 def chi_square_test(
