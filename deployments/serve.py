@@ -15,10 +15,9 @@ from prefect.events import DeploymentEventTrigger
 
 from flows.study import study_flow
 from flows.watch import watch_flow
-from schemas.study_config import PHASES
+from schemas.phases import PHASES
 from tasks.storage.steps import DATA_ARRIVED
 from tasks.storage.store import DEFAULT_STORE
-
 
 
 def phase_trigger(phase: str, study_id: str) -> DeploymentEventTrigger:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schemas.phases import PHASES
 from tasks.storage.store import DEFAULT_STORE
 
 app = typer.Typer(
@@ -29,7 +30,14 @@ StoreOpt = Annotated[
         help="Object store URL: a folder path, file:///abs/path or s3://bucket/prefix.",
     ),
 ]
-PHASE_NAMES = ("scoping", "survey_w1", "case_studies", "survey_w2", "triangulation")
+TaskRunnerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task-runner",
+        help="threads (default), dask (a local two-worker cluster) or dask=tcp://HOST:PORT; "
+        "overrides study.yaml orchestration.task_runner.",
+    ),
+]
 
 
 def _error(message: str) -> None:
@@ -57,11 +65,14 @@ def demo_data(
     console.print(f"[green]Demo study written[/green] to {out}  (config: {demo.config_path})")
 
 
-def _run(config: Path, store: str, phases: list[str] | None) -> None:
+def _run(config: Path, store: str, phases: list[str] | None, task_runner: str | None = None) -> None:
     _quiet_prefect()
     from flows.study import StudyRunFailed, study_flow
-    from schemas.study_config import ConfigError, load_study_config
+    from schemas.study_config import TASK_RUNNER, ConfigError, load_study_config
 
+    if task_runner is not None and not TASK_RUNNER.match(task_runner):
+        _error(f"--task-runner {task_runner!r}: expected threads, dask or dask=tcp://HOST:PORT")
+        raise typer.Exit(2)
     try:
         load_study_config(config)
     except ConfigError as exc:
@@ -69,7 +80,7 @@ def _run(config: Path, store: str, phases: list[str] | None) -> None:
         raise typer.Exit(2) from None
     try:
         with console.status(f"Running the study in {config} (phases that changed) …"):
-            manifest = study_flow(str(config), store, phases)
+            manifest = study_flow(str(config), store, phases, task_runner)
     except StudyRunFailed as exc:
         _error(str(exc))
         raise typer.Exit(1) from None
@@ -79,16 +90,21 @@ def _run(config: Path, store: str, phases: list[str] | None) -> None:
     for p in manifest.phases:
         table.add_row(p.phase, p.status, p.run_id)
     console.print(table)
+    from schemas.datasets import dataset_for
+    from schemas.datasets.triangulation import REPORT_HTML
     from tasks.storage.catalog import manifest_key, run_prefix
-    from tasks.storage.store import open_store
+    from tasks.storage.store import object_url, open_store
 
-    root = open_store(store).url
-    report = [o for o in manifest.outputs if o.dataset == "report.html"]
-    console.print(f"Store:    {root}")
-    console.print(f"Manifest: {root}/{manifest_key(manifest.run_id)}")
-    console.print(f"Outputs:  {root}/{run_prefix(manifest.run_id)}  ({len(manifest.outputs)} objects)")
-    if report:
-        console.print(f"Report:   {root}/{report[0].key}")
+    st = open_store(store)
+    report = [o for o in manifest.outputs if dataset_for(o.dataset) is REPORT_HTML]
+    # Paths and URLs are printed whole (no wrapping), so they can be copied.
+    for label, value in (
+        ("Store:   ", st.url),
+        ("Manifest:", object_url(st, manifest_key(manifest.run_id))),
+        ("Outputs: ", f"{object_url(st, run_prefix(manifest.run_id))}  ({len(manifest.outputs)} objects)"),
+        *((("Report:  ", object_url(st, report[0].key)),) if report else ()),
+    ):
+        console.print(f"{label} {value}", markup=False, soft_wrap=True, overflow="ignore", crop=False)
 
 
 @app.command()
@@ -97,15 +113,16 @@ def run(
     store: StoreOpt = DEFAULT_STORE,
     phase: Annotated[
         list[str] | None,
-        typer.Option("--phase", help=f"Re-run this phase and what depends on it: {', '.join(PHASE_NAMES)}."),
+        typer.Option("--phase", help=f"Re-run this phase and what depends on it: {', '.join(PHASES)}."),
     ] = None,
+    task_runner: TaskRunnerOpt = None,
 ) -> None:
     """Run the study: phases whose inputs changed (or --phase ones) and everything downstream."""
     for p in phase or []:
-        if p not in PHASE_NAMES:
-            _error(f"--phase {p!r}: expected one of {', '.join(PHASE_NAMES)}")
+        if p not in PHASES:
+            _error(f"--phase {p!r}: expected one of {', '.join(PHASES)}")
             raise typer.Exit(2)
-    _run(config, store, phase)
+    _run(config, store, phase, task_runner)
 
 
 @app.command()
@@ -164,6 +181,14 @@ def watch(
         console.print(
             f"data arrived for {labels['studyflow.phase']}: {labels['studyflow.inputs']}", markup=False
         )
+
+
+@app.command()
+def graph() -> None:
+    """Print the pipeline (phases, steps, datasets, edges) as a Mermaid flowchart."""
+    from tasks.graph import mermaid
+
+    typer.echo(mermaid(), nl=False)
 
 
 @app.command("check-config")

@@ -1,20 +1,30 @@
-"""The parent flow: a whole study run, phase by phase, published only when complete."""
+"""The parent flow: a whole study run, stage by stage, published only when complete.
+
+Phases of one stage read nothing from each other (scoping beside survey wave 1; case studies
+beside wave 2), so they run side by side; each phase's steps run on the chosen task runner.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from prefect import flow, tags
-from prefect.states import State
+from prefect import flow, tags, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, wait
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
+from flows.artifacts import publish_run_artifacts
 from flows.phases import case_studies_flow, scoping_flow, survey_flow, triangulation_flow
-from schemas.manifest import Manifest
-from schemas.study_config import PHASES
+from flows.runners import task_runner_for
+from schemas.manifest import Manifest, OutputRecord
+from tasks.context import RunContext
 from tasks.phase import PhaseResult
+from tasks.pipeline import phase_stages, phase_upstream
 from tasks.quality.steps import quarantine_files_task
-from tasks.storage.runs import PHASE_UPSTREAM
-from tasks.storage.steps import RunPlan, finalise_run_task, phase_records, prepare_run_task
+from tasks.step import RunFacts
+from tasks.storage.steps import RunPlan, finalise_run_task, prepare_run_task, run_facts
 from tasks.storage.store import DEFAULT_STORE
 
 
@@ -22,49 +32,67 @@ class StudyRunFailed(RuntimeError):
     """One or more phases failed; the manifest records them and `latest` was not switched."""
 
 
-def _phase_call(phase: str, run: RunPlan, results: dict[str, PhaseResult], failures: dict[str, str]) -> Callable[[], State]:
-    upstream = run.upstream(results)
-    cfg = run.ctx.config()
-    calls: dict[str, Callable[[], State]] = {
-        "scoping": lambda: scoping_flow(run.ctx, return_state=True),
-        "survey_w1": lambda: survey_flow(
-            run.ctx, cfg.survey.wave_for_phase("survey_w1"), upstream, return_state=True
-        ),
-        "case_studies": lambda: case_studies_flow(run.ctx, upstream, return_state=True),
-        "survey_w2": lambda: survey_flow(
-            run.ctx, cfg.survey.wave_for_phase("survey_w2"), upstream, return_state=True
-        ),
-        "triangulation": lambda: triangulation_flow(
-            run.ctx, upstream, phase_records(run, results, failures), return_state=True
-        ),
-    }
-    return calls[phase]
+@task(name="phase", cache_policy=NO_CACHE, task_run_name="phase-{phase}")
+def phase_task(
+    phase: str,
+    ctx: RunContext,
+    upstream: dict[str, OutputRecord],
+    facts: RunFacts,
+    runner: Any,
+) -> PhaseResult:
+    """Run one phase's flow (its steps on the study's task runner)."""
+    cfg = ctx.config()
+    with tags(f"phase:{phase}", f"study:{cfg.study.id}"):
+        if phase == "scoping":
+            return scoping_flow.with_options(task_runner=runner)(ctx, upstream)
+        if phase == "case_studies":
+            return case_studies_flow.with_options(task_runner=runner)(ctx, upstream)
+        if phase == "triangulation":
+            return triangulation_flow.with_options(task_runner=runner)(ctx, upstream, facts)
+        return survey_flow.with_options(task_runner=runner)(ctx, cfg.survey.wave_for_phase(phase), upstream)
 
 
 def _blocked(phase: str, run: RunPlan, results: dict[str, PhaseResult]) -> bool:
     """A phase cannot run when an upstream phase was due this run but did not complete."""
-    return any(run.plan[u] == "run" and u not in results for u in PHASE_UPSTREAM[phase])
+    return any(run.plan[u] == "run" and u not in results for u in phase_upstream()[phase])
 
 
-@flow(name="study", flow_run_name=lambda: f"study-{datetime.now(UTC):%Y-%m-%d-%H%M%S}", log_prints=True)
+@flow(
+    name="study",
+    flow_run_name=lambda: f"study-{datetime.now(UTC):%Y-%m-%d-%H%M%S}",
+    log_prints=True,
+    # Phase-level concurrency only: the steps run on the runner chosen per run.
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
 def study_flow(
-    config_path: str, store_url: str = DEFAULT_STORE, phases: list[str] | None = None
+    config_path: str,
+    store_url: str = DEFAULT_STORE,
+    phases: list[str] | None = None,
+    task_runner: str | None = None,
 ) -> Manifest:
     """Run every phase whose inputs changed (or those asked for) and publish the run."""
     run = prepare_run_task(config_path, store_url, phases)
+    spec = task_runner or run.ctx.config().orchestration.task_runner
     results: dict[str, PhaseResult] = {}
     failures: dict[str, str] = {}
-    for phase in PHASES:
-        if run.plan[phase] != "run" or _blocked(phase, run, results):
-            continue
-        with tags(f"phase:{phase}", f"study:{run.study_id}"):
-            state = _phase_call(phase, run, results, failures)()
-        if state.is_completed():
-            results[phase] = state.result()
-        else:
-            failures[phase] = str(state.result(raise_on_failure=False))
-            quarantine_files_task(run.ctx, phase, failures[phase])
+    with task_runner_for(spec) as runner:
+        for stage in phase_stages():
+            due = [p for p in stage if run.plan[p] == "run" and not _blocked(p, run, results)]
+            facts = run_facts(run, results, failures)
+            futures: dict[str, PrefectFuture[Any]] = {
+                p: phase_task.submit(p, quote(run.ctx), quote(run.upstream(results)), quote(facts), quote(runner))
+                for p in due
+            }
+            wait(list(futures.values()))
+            for phase, future in futures.items():
+                state = future.state
+                if state.is_completed():
+                    results[phase] = future.result()
+                else:
+                    failures[phase] = str(state.result(raise_on_failure=False))
+                    quarantine_files_task(run.ctx, phase, failures[phase])
     manifest = finalise_run_task(run, results, failures)
+    publish_run_artifacts(manifest, results, spec)
     if failures:
         detail = "; ".join(f"{p}: {msg}" for p, msg in failures.items())
         raise StudyRunFailed(

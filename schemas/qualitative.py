@@ -297,26 +297,39 @@ class Quotes(_Table):
     redactions: int = _nonneg()
 
 
-DATASETS: dict[str, type[pa.DataFrameModel]] = {
-    "scoping.codebook": Codebook,
-    "scoping.sources": Sources,
-    "scoping.segments": Segments,
-    "scoping.code_frequencies": CodeFrequencies,
-    "scoping.area_ranking": AreaRanking,
-    "scoping.site_profiles": SiteProfiles,
-    "cases.selection": CaseSelection,
-    "cases.selection_sets": SelectionSets,
-    "cases.cases": Cases,
-    "cases.codebook": Codebook,
-    "cases.sources": Sources,
-    "cases.segments": Segments,
-    "cases.matrix": Matrix,
-    "cases.matrix_by_role": MatrixByRole,
-    "cases.matrix_by_source_type": MatrixBySourceType,
-    "cases.theme_presence": ThemePresence,
-    "cases.cooccurrence": Cooccurrence,
-    "cases.framework": Framework,
-    "cases.reliability": Reliability,
-    "cases.disagreements": Disagreements,
-    "cases.quotes": Quotes,
-}
+
+# Intermediate tables: written under the run for the later steps of a phase, never part of the
+# report. They hold redacted text and pseudonyms only, like the published tables.
+
+
+class Notes(_Table):
+    """Notes a step made about its inputs (names redacted), in the order it made them."""
+
+    note: str
+
+
+class ActualCases(_Table):
+    """The cases actually studied and their sites, in the order the projects list them."""
+
+    case: str = pa.Field(unique=True)
+    site_ids: str
+
+
+class SourceTexts(_Table):
+    """Each source's redacted text (the exported project carries it; `Sources` does not)."""
+
+    source_id: str = pa.Field(unique=True)
+    text: str
+
+
+class SegmentOffsets(_Table):
+    """Each coding's offsets in the researchers' own (unredacted) source text, for provenance."""
+
+    segment_id: str
+    code_id: str
+    coder: str
+    raw_start: int = _nonneg()
+    raw_end: int = _nonneg()
+
+    class Config:
+        unique = ["segment_id", "code_id", "coder"]

@@ -1,4 +1,4 @@
-"""Contract of the data-quality results table each phase publishes ("quality.<phase>.results")."""
+"""Contract of the data-quality results table each phase publishes (`QUALITY_RESULTS`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,3 @@ class QualityResults(pa.DataFrameModel):
         coerce = True
         unique = ["dataset", "check"]
 
-
-DATASETS: dict[str, type[pa.DataFrameModel]] = {
-    "quality.*.results": QualityResults,
-}

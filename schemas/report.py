@@ -22,7 +22,3 @@ class Contents(pa.DataFrameModel):
         strict = True
         coerce = True
 
-
-DATASETS: dict[str, type[pa.DataFrameModel]] = {
-    "report.contents": Contents,
-}

@@ -42,9 +42,3 @@ class Roster(pa.DataFrameModel):
         strict = True
         coerce = True
 
-
-DATASETS: dict[str, type[pa.DataFrameModel]] = {
-    "sites": Sites,
-    "survey.*.sites": Sites,
-    "survey.*.roster": Roster,
-}

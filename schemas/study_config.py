@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PhaseName = Literal["scoping", "survey_w1", "case_studies", "survey_w2", "triangulation"]
-PHASES: tuple[str, ...] = ("scoping", "survey_w1", "case_studies", "survey_w2", "triangulation")
+from schemas.phases import PhaseName
+
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 VariableType = Literal["single_choice", "multiple_choice", "likert", "numeric", "free_text"]
 Severity = Literal["error", "warn"]
@@ -316,6 +316,27 @@ class QualityConfig(_Strict):
     severity: dict[str, Severity] = Field(default_factory=dict)
 
 
+TASK_RUNNER = re.compile(r"^(threads|dask|dask=tcp://[A-Za-z0-9.\-]+:[0-9]+)$")
+
+
+class OrchestrationConfig(_Strict):
+    """How a run executes its steps: task runner, retries of store I/O, time limits."""
+
+    # threads (default), dask (a local two-worker cluster) or dask=tcp://HOST:PORT (a scheduler).
+    task_runner: str = "threads"
+    # Retries of a step whose store I/O failed, with exponential backoff from retry_delay_seconds.
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_delay_seconds: float = Field(default=1.0, ge=0, le=600)
+    step_timeout_seconds: float = Field(default=3600, gt=0)
+
+    @field_validator("task_runner")
+    @classmethod
+    def _runner(cls, value: str) -> str:
+        if not TASK_RUNNER.match(value):
+            raise ValueError(f"{value!r}: expected threads, dask or dask=tcp://HOST:PORT")
+        return value
+
+
 class StudyConfig(_Strict):
     """A whole study as declared in study.yaml."""
 
@@ -326,6 +347,7 @@ class StudyConfig(_Strict):
     qualitative: QualitativeConfig
     triangulation: TriangulationConfig = Field(default_factory=TriangulationConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     # Directory of study.yaml; relative input paths resolve against it. Set by the loader.
     base_dir: Path = Field(default=Path("."), exclude=True)
 

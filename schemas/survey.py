@@ -17,6 +17,23 @@ RESPONDENT_PATTERN = r"^R[0-9a-f]{12}$"
 MEMBER_PATTERN = r"^P[0-9a-f]{12}$"
 VARIABLE_TYPES = ["single_choice", "multiple_choice", "likert", "numeric", "free_text"]
 CATEGORICAL_TYPES = ["single_choice", "multiple_choice", "likert"]
+# Recoded items in the wide responses table are stored under this prefix (`item:<variable>`).
+ITEM_PREFIX = "item:"
+RESPONSE_ATTRIBUTES = (
+    "respondent_id",
+    "member_id",
+    "site_id",
+    "role",
+    "role_group",
+    "finished",
+    "progress",
+    "partial",
+    "items",
+    "answered",
+    "item_missing_share",
+    "straightlined",
+    "straightlined_grids",
+)
 
 
 class _Table(pa.DataFrameModel):
@@ -61,6 +78,40 @@ class Respondents(_Table):
     def answered_within_items(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """A respondent cannot answer more items than were asked."""
         return data.lazyframe.select(pl.col("answered") <= pl.col("items"))
+
+
+class Responses(pa.DataFrameModel):
+    """Kept submissions between steps, wide: pseudonyms, what cleaning derived, recoded items.
+
+    An intermediate of the wave's steps, not an analysis table. Item columns depend on the
+    instrument, so the model is not strict; every column besides the attributes must be an item.
+    """
+
+    respondent_id: str = pa.Field(unique=True, str_matches=RESPONDENT_PATTERN)
+    member_id: str = pa.Field(nullable=True, str_matches=MEMBER_PATTERN)
+    site_id: str
+    role: str
+    role_group: str
+    finished: bool = pa.Field(nullable=True)
+    progress: float = pa.Field(nullable=True, ge=0.0, le=100.0)
+    partial: bool
+    items: int = _count()
+    answered: int = _count()
+    item_missing_share: float = _share(nullable=False)
+    straightlined: bool
+    straightlined_grids: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        coerce = True
+
+    @pa.dataframe_check
+    @classmethod
+    def only_items_besides_the_attributes(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """No export column rides along: every other column is a recoded item."""
+        names = data.lazyframe.collect_schema().names()
+        ok = all(n in RESPONSE_ATTRIBUTES or n.startswith(ITEM_PREFIX) for n in names)
+        return data.lazyframe.select(pl.lit(ok).alias("only_items"))
 
 
 class Answers(_Table):
@@ -353,22 +404,3 @@ class Intake(pa.DataFrameModel):
             pl.col("rows_in") == pl.col("rows_kept") + pl.col("rows_quarantined")
         )
 
-
-DATASETS: dict[str, type[pa.DataFrameModel]] = {
-    "survey.*.respondents": Respondents,
-    "survey.*.answers": Answers,
-    "survey.*.removed": Removed,
-    "survey.*.intake": Intake,
-    "survey.*.cleaning": Cleaning,
-    "survey.*.coverage": Coverage,
-    "survey.*.profile": Profile,
-    "survey.*.weights": WeightMargins,
-    "survey.*.estimates": Estimates,
-    "survey.*.means": Means,
-    "survey.*.associations": Associations,
-    "survey.*.change": Change,
-    "survey.*.freetext": FreeTextCategories,
-    "survey.*.freetext_coded": FreeTextCoded,
-    "survey.*.freetext_uncoded": FreeTextUncoded,
-    "survey.*.freetext_agreement": FreeTextAgreement,
-}

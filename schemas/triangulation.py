@@ -82,9 +82,3 @@ class Convergence(_Table):
     reviewer_status: str = pa.Field(isin=REVIEW_STATUSES)
     reviewer_note: str = pa.Field(nullable=True)
 
-
-DATASETS: dict[str, type[pa.DataFrameModel]] = {
-    "triangulation.joint_displays": JointDisplays,
-    "triangulation.meta_matrix": MetaMatrix,
-    "triangulation.convergence": Convergence,
-}

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.manifest import InputRecord, OutputRecord
 from schemas.study_config import StudyConfig, load_study_config
-from tasks.quality.contracts import validate
+from tasks.quality.contracts import ContractError, validate
 from tasks.storage.catalog import dataset_key
-from tasks.storage.store import ObjectStore, open_store
+from tasks.storage.store import ObjectStore, open_store, sha256_hex
 from tasks.storage.tables import parquet_to_table, table_to_parquet
 
 
@@ -30,6 +30,8 @@ class RunContext(BaseModel):
     run_id: str
     config_path: str
     inputs: tuple[InputRecord, ...] = ()
+    # Identifies the pseudonymisation key without revealing it (part of step cache keys).
+    key_fingerprint: str = ""
 
     def store(self) -> ObjectStore:
         """The object store of this run."""
@@ -82,6 +84,16 @@ class RunContext(BaseModel):
         )
 
     def read_table(self, record: OutputRecord) -> pl.DataFrame:
-        """Read a published table and check it against its contract on the way in."""
-        frame = parquet_to_table(self.store().get(record.key))
-        return validate(frame, record.dataset, where=f"reading {record.key}")
+        """Read a published table: its bytes must hash as recorded, its schema must hold.
+
+        Values were checked in full when the table was written; the content hash proves these
+        are the same bytes, so reading checks columns and types only.
+        """
+        data = self.store().get(record.key)
+        if sha256_hex(data) != record.sha256:
+            raise ContractError(
+                record.dataset, f"reading {record.key}",
+                pl.DataFrame({"column": [""], "check": ["sha256 as recorded"], "index": [""],
+                              "failure_case": [f"{sha256_hex(data)} != {record.sha256}"]}),
+            )
+        return validate(parquet_to_table(data), record.dataset, where=f"reading {record.key}", schema_only=True)

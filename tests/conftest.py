@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,7 +11,9 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +100,46 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def demo_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo study's inputs, generated once (seed 2013, scale 1); returns study.yaml."""
+    from tasks.demo.generator import generate_demo_study
+
+    out = tmp_path_factory.mktemp("demo")
+    return Path(generate_demo_study(out, seed=2013, scale=1).config_path)
+
+
+@pytest.fixture()
+def demo_copy(demo_study: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the demo study a test may modify; returns its study.yaml."""
+    target = tmp_path / "study"
+    shutil.copytree(demo_study.parent, target)
+    yield target / "study.yaml"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One complete run of the demo study, shared by the session: never modify it in place."""
+
+    config: Path
+    store: Path
+    manifest: Any
+    flow_run_id: Any
+
+    def copy(self, dest: Path) -> tuple[Path, str]:
+        """A private copy of the study folder and the store (runs, cache, latest): (study.yaml, store)."""
+        shutil.copytree(self.config.parent, dest / "study")
+        shutil.copytree(self.store, dest / "store")
+        return dest / "study" / "study.yaml", str(dest / "store")
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_study: Path, tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> DemoRun:
+    """The demo study run once through the study flow, for every test that needs a complete run."""
+    from flows.study import study_flow
+
+    store = tmp_path_factory.mktemp("demo-run") / "store"
+    state = study_flow(str(demo_study), str(store), return_state=True)
+    return DemoRun(demo_study, store, state.result(), state.state_details.flow_run_id)

@@ -8,6 +8,22 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import (
+    CASES_CODEBOOK,
+    CASES_SEGMENTS,
+    CASES_SOURCES,
+    SCOPING_CODEBOOK,
+    SCOPING_SEGMENTS,
+    SCOPING_SOURCES,
+)
+from schemas.datasets.quality import (
+    CASES_CODE_USAGE,
+    CASES_SEGMENT_BOUNDS,
+    SCOPING_CODE_USAGE,
+    SCOPING_SEGMENT_BOUNDS,
+    SOURCE_CODING,
+)
 from schemas.expectations import Check, Deriver, SuiteBuilder, SuiteContext
 
 DEFAULT_DOUBLE_CODED_SHARE_MIN = 0.1
@@ -161,28 +177,33 @@ def derive_source_coding(ctx: SuiteContext) -> dict[str, pl.DataFrame]:
     return {ctx.sibling_name("source_coding"): coding}
 
 
-SUITES: dict[str, SuiteBuilder] = {
-    "scoping.codebook": codebook_suite,
-    "cases.codebook": codebook_suite,
-    "scoping.sources": sources_suite,
-    "cases.sources": sources_suite,
-    "scoping.segments": segments_suite,
-    "cases.segments": segments_suite,
-    "scoping.segment_bounds": bounds_suite,
-    "cases.segment_bounds": bounds_suite,
-    "scoping.code_usage": code_usage_suite,
-    "cases.code_usage": code_usage_suite,
-    "cases.source_coding": source_coding_suite,
+SUITES: dict[Dataset, SuiteBuilder] = {
+    SCOPING_CODEBOOK: codebook_suite,
+    CASES_CODEBOOK: codebook_suite,
+    SCOPING_SOURCES: sources_suite,
+    CASES_SOURCES: sources_suite,
+    SCOPING_SEGMENTS: segments_suite,
+    CASES_SEGMENTS: segments_suite,
+    SCOPING_SEGMENT_BOUNDS: bounds_suite,
+    CASES_SEGMENT_BOUNDS: bounds_suite,
+    SCOPING_CODE_USAGE: code_usage_suite,
+    CASES_CODE_USAGE: code_usage_suite,
+    SOURCE_CODING: source_coding_suite,
 }
-DERIVED: dict[str, Deriver] = {
-    "*.segments": derive_segments,
-    "cases.segments": derive_source_coding,
+DERIVED: dict[Dataset, tuple[Deriver, ...]] = {
+    SCOPING_SEGMENTS: (derive_segments,),
+    CASES_SEGMENTS: (derive_segments, derive_source_coding),
 }
-ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "*.codebook": ("code_id", "path"),
-    "*.sources": ("source_id",),
-    "*.segments": ("segment_id", "source_id"),
-    "*.segment_bounds": ("segment_id", "source_id", "start"),
-    "*.code_usage": ("path",),
-    "cases.source_coding": ("source_id",),
+ROW_KEYS: dict[Dataset, tuple[str, ...]] = {
+    SCOPING_CODEBOOK: ("code_id", "path"),
+    CASES_CODEBOOK: ("code_id", "path"),
+    SCOPING_SOURCES: ("source_id",),
+    CASES_SOURCES: ("source_id",),
+    SCOPING_SEGMENTS: ("segment_id", "source_id"),
+    CASES_SEGMENTS: ("segment_id", "source_id"),
+    SCOPING_SEGMENT_BOUNDS: ("segment_id", "source_id", "start"),
+    CASES_SEGMENT_BOUNDS: ("segment_id", "source_id", "start"),
+    SCOPING_CODE_USAGE: ("path",),
+    CASES_CODE_USAGE: ("path",),
+    SOURCE_CODING: ("source_id",),
 }

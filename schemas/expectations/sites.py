@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schemas.datasets import Dataset
+from schemas.datasets.sites import ROSTER, SITES
 from schemas.expectations import Check, SuiteBuilder, SuiteContext
 
 
@@ -69,13 +71,12 @@ def roster_suite(ctx: SuiteContext) -> list[Check]:
     ]
 
 
-SUITES: dict[str, SuiteBuilder] = {
-    "sites": sites_suite,
-    "survey.*.sites": sites_suite,
-    "survey.*.roster": roster_suite,
+# The study-wide "sites" frame is checked as SITES too (schemas.expectations.TOP_LEVEL).
+SUITES: dict[Dataset, SuiteBuilder] = {
+    SITES: sites_suite,
+    ROSTER: roster_suite,
 }
-ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "sites": ("site_id",),
-    "survey.*.sites": ("site_id",),
-    "survey.*.roster": ("member_id", "site_id"),
+ROW_KEYS: dict[Dataset, tuple[str, ...]] = {
+    SITES: ("site_id",),
+    ROSTER: ("member_id", "site_id"),
 }

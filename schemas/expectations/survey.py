@@ -8,6 +8,15 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.datasets import Dataset
+from schemas.datasets.quality import (
+    ANSWER_CODES,
+    LIKERT_SCORES,
+    RESPONDENT_LINKS,
+    ROLE_MIX,
+    SITE_COUNTS,
+)
+from schemas.datasets.survey import ANSWERS, RESPONDENTS
 from schemas.expectations import Check, Deriver, SuiteBuilder, SuiteContext
 from schemas.study_config import Variable
 
@@ -245,25 +254,25 @@ def derive_answers(ctx: SuiteContext) -> dict[str, pl.DataFrame]:
     return {ctx.sibling_name("answer_codes"): codes, ctx.sibling_name("likert_scores"): likert}
 
 
-SUITES: dict[str, SuiteBuilder] = {
-    "survey.*.respondents": respondents_suite,
-    "survey.*.respondent_links": links_suite,
-    "survey.*.site_counts": site_counts_suite,
-    "survey.*.role_mix": role_mix_suite,
-    "survey.*.answers": answers_suite,
-    "survey.*.answer_codes": answer_codes_suite,
-    "survey.*.likert_scores": likert_suite,
+SUITES: dict[Dataset, SuiteBuilder] = {
+    RESPONDENTS: respondents_suite,
+    RESPONDENT_LINKS: links_suite,
+    SITE_COUNTS: site_counts_suite,
+    ROLE_MIX: role_mix_suite,
+    ANSWERS: answers_suite,
+    ANSWER_CODES: answer_codes_suite,
+    LIKERT_SCORES: likert_suite,
 }
-DERIVED: dict[str, Deriver] = {
-    "survey.*.respondents": derive_respondents,
-    "survey.*.answers": derive_answers,
+DERIVED: dict[Dataset, tuple[Deriver, ...]] = {
+    RESPONDENTS: (derive_respondents,),
+    ANSWERS: (derive_answers,),
 }
-ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "survey.*.respondents": ("respondent_id",),
-    "survey.*.respondent_links": ("respondent_id", "member_id"),
-    "survey.*.site_counts": ("site_id",),
-    "survey.*.role_mix": ("role",),
-    "survey.*.answers": ("respondent_id", "variable"),
-    "survey.*.answer_codes": ("variable", "code", "n"),
-    "survey.*.likert_scores": ("variable", "value", "scale_min", "scale_max"),
+ROW_KEYS: dict[Dataset, tuple[str, ...]] = {
+    RESPONDENTS: ("respondent_id",),
+    RESPONDENT_LINKS: ("respondent_id", "member_id"),
+    SITE_COUNTS: ("site_id",),
+    ROLE_MIX: ("role",),
+    ANSWERS: ("respondent_id", "variable"),
+    ANSWER_CODES: ("variable", "code", "n"),
+    LIKERT_SCORES: ("variable", "value", "scale_min", "scale_max"),
 }

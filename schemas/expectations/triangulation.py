@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.datasets import Dataset
+from schemas.datasets.quality import STRANDS
+from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
 from schemas.expectations import Check, Deriver, SuiteBuilder, SuiteContext
 
 
@@ -80,19 +83,19 @@ def derive_strands(ctx: SuiteContext) -> dict[str, pl.DataFrame]:
         )
         .sort("proposition_id")
     )
-    return {f"{ctx.prefix}.strands": counts}
+    return {ctx.sibling_name("strands"): counts}
 
 
-SUITES: dict[str, SuiteBuilder] = {
-    "triangulation.convergence": convergence_suite,
-    "triangulation.strands": strands_suite,
-    "triangulation.joint_displays": joint_displays_suite,
-    "triangulation.meta_matrix": meta_matrix_suite,
+SUITES: dict[Dataset, SuiteBuilder] = {
+    CONVERGENCE: convergence_suite,
+    STRANDS: strands_suite,
+    JOINT_DISPLAYS: joint_displays_suite,
+    META_MATRIX: meta_matrix_suite,
 }
-DERIVED: dict[str, Deriver] = {"triangulation.joint_displays": derive_strands}
-ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "triangulation.convergence": ("proposition_id",),
-    "triangulation.strands": ("proposition_id",),
-    "triangulation.joint_displays": ("proposition_id", "item"),
-    "triangulation.meta_matrix": ("proposition_id", "case"),
+DERIVED: dict[Dataset, tuple[Deriver, ...]] = {JOINT_DISPLAYS: (derive_strands,)}
+ROW_KEYS: dict[Dataset, tuple[str, ...]] = {
+    CONVERGENCE: ("proposition_id",),
+    STRANDS: ("proposition_id",),
+    JOINT_DISPLAYS: ("proposition_id", "item"),
+    META_MATRIX: ("proposition_id", "case"),
 }

@@ -22,6 +22,7 @@ from tasks.demo.codebook import (
     maturity_path,
 )
 from tasks.demo.names import cast
+from tasks.demo.qda_project import project_from_rows
 from tasks.demo.sites import exact_counts
 from tasks.demo.transcripts import (
     AREA_SENTENCES,
@@ -345,7 +346,7 @@ def case_project(
         variables += var
         selections += sel
     case_guid = stable_guid("demo-case", str(seed), project)
-    return QdaProject.from_rows(
+    return project_from_rows(
         project,
         codes=codes_frame().drop("path", "depth").to_dicts(),
         sources=sources,
@@ -449,7 +450,7 @@ def scoping_project(
             variables += var
             selections += sel
             links.append({"case_guid": case_guid, "source_guid": src["guid"]})
-    return QdaProject.from_rows(
+    return project_from_rows(
         project,
         codes=codes_frame().drop("path", "depth").to_dicts(),
         sources=sources,

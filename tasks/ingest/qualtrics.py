@@ -1,14 +1,6 @@
-"""Read and write Qualtrics CSV exports: three header rows (tags, question text, ImportId JSON), then responses."""
+"""Read Qualtrics CSV exports: three header rows (tags, question text, ImportId JSON), then responses."""
 
 from __future__ import annotations
-
-import csv
-import io
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-
-import polars as pl
 
 from tasks.ingest.errors import InputError
 from tasks.ingest.survey_export import (
@@ -44,18 +36,6 @@ QUALTRICS_STATUS_LABELS: dict[str, str] = {
 }
 
 _LABELS_BY_LOWER = {label.lower(): label for label in QUALTRICS_STATUS_LABELS.values()}
-
-WRITE_ENCODINGS = ("utf-8", "cp1252")
-
-
-@dataclass(frozen=True)
-class QualtricsColumn:
-    """One column of a Qualtrics export as its three header rows describe it."""
-
-    export_tag: str
-    question_text: str | None = None
-    import_id: str = ""
-    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 def qualtrics_status_label(value: str) -> str:
@@ -126,85 +106,3 @@ def read_qualtrics_csv(data: bytes, name: str) -> SurveyExport:
         notes=tuple(notes),
         choices=empty_choices(),
     )
-
-
-def write_qualtrics_csv(
-    columns: Sequence[QualtricsColumn] | pl.DataFrame,
-    rows: pl.DataFrame,
-    *,
-    encoding: str = "utf-8",
-    bom: bool = False,
-    crlf: bool = True,
-) -> bytes:
-    """Write a Qualtrics-style CSV that read_qualtrics_csv reads back to the same data and columns."""
-    specs = _column_specs(columns)
-    if not specs:
-        raise ValueError("a Qualtrics export needs at least one column")
-    if encoding not in WRITE_ENCODINGS:
-        raise ValueError(f"encoding must be one of {', '.join(WRITE_ENCODINGS)}, got {encoding!r}")
-    for spec in specs:
-        if not spec.export_tag.strip():
-            raise ValueError("every column needs a non-blank export tag")
-        if not spec.import_id:
-            raise ValueError(f"column {spec.export_tag!r} needs an ImportId")
-        if "ImportId" in spec.extra:
-            raise ValueError(
-                f"column {spec.export_tag!r}: give the ImportId as import_id, not in extra"
-            )
-    names, _ = unique_column_names([s.export_tag for s in specs], [s.import_id for s in specs])
-    if rows.columns != names:
-        raise ValueError(
-            f"rows must have the columns {names} in this order (repeated tags renamed as the "
-            f"reader renames them), got {rows.columns}"
-        )
-    header_rows = [
-        [s.export_tag for s in specs],
-        [s.question_text or "" for s in specs],
-        [
-            json.dumps(
-                {"ImportId": s.import_id, **s.extra}, ensure_ascii=False, separators=(",", ":")
-            )
-            for s in specs
-        ],
-    ]
-    body = [
-        ["" if v is None else v for v in row]
-        for row in rows.select(pl.all().cast(pl.String)).iter_rows()
-    ]
-    for number, row in enumerate(body, start=1):
-        if all(not v.strip() for v in row):
-            raise ValueError(f"row {number} is entirely empty; the reader drops such rows")
-    for row in header_rows + body:
-        for value in row:
-            if "\r" in value:
-                # The reader turns CR and CRLF into LF, so a CR could never come back unchanged.
-                raise ValueError(f"values must not contain a carriage return: {value!r}")
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n" if crlf else "\n")
-    writer.writerows(header_rows + body)
-    try:
-        encoded = buffer.getvalue().encode(encoding)
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"{exc.object[exc.start : exc.end]!r} cannot be written as {encoding}"
-        ) from exc
-    return (b"\xef\xbb\xbf" if bom else b"") + encoded
-
-
-def _column_specs(columns: Sequence[QualtricsColumn] | pl.DataFrame) -> list[QualtricsColumn]:
-    if not isinstance(columns, pl.DataFrame):
-        return list(columns)
-    if "position" in columns.columns:
-        columns = columns.sort("position")
-    specs: list[QualtricsColumn] = []
-    for row in columns.iter_rows(named=True):
-        extra = row.get("import_extra")
-        specs.append(
-            QualtricsColumn(
-                export_tag=row["export_tag"],
-                question_text=row.get("question_text"),
-                import_id=row.get("import_id") or "",
-                extra=json.loads(extra) if extra else {},
-            )
-        )
-    return specs

@@ -1,11 +1,8 @@
-"""Read REDCap CSV data exports and data dictionaries; write both for fixtures and generated demo data."""
+"""Read REDCap CSV data exports and data dictionaries."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -40,7 +37,7 @@ CHECKBOX_RULE = (
 )
 
 # The dictionary header as the REDCap web interface downloads it, and the same 18 columns as the
-# API's metadata export names them; both are read, the first is written.
+# API's metadata export names them; both are read, the first is what tasks.demo.exports writes.
 DICTIONARY_HEADER = (
     "Variable / Field Name",
     "Form Name",
@@ -118,22 +115,6 @@ class RedcapDictionary:
     fields: pl.DataFrame
     choices: pl.DataFrame
     notes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RedcapField:
-    """One data-dictionary row, for writing fixtures; choices are (code, label) pairs."""
-
-    field_name: str
-    form_name: str
-    field_type: str
-    field_label: str
-    choices: tuple[tuple[str, str], ...] = ()
-    text_validation: str | None = None
-    identifier: bool = False
-    field_note: str | None = None
-    required: bool = False
-    branching_logic: str | None = None
 
 
 def redcap_complete_label(value: str) -> str:
@@ -265,36 +246,6 @@ def read_redcap_csv(
         notes=tuple(notes),
         choices=described.choices if described is not None else empty_choices(),
     )
-
-
-def write_redcap_csv(
-    data: pl.DataFrame, *, encoding: str = "utf-8", bom: bool = False, crlf: bool = False
-) -> bytes:
-    """Write a REDCap-style CSV data export: a row of field names, then one row per record."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n" if crlf else "\n")
-    writer.writerow(data.columns)
-    for row in data.select(pl.all().cast(pl.String)).iter_rows():
-        writer.writerow(["" if v is None else v for v in row])
-    return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode(encoding)
-
-
-def write_redcap_dictionary(fields: Sequence[RedcapField]) -> bytes:
-    """Write an 18-column REDCap data dictionary CSV as the web interface downloads it."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(DICTIONARY_HEADER)
-    for f in fields:
-        row = [""] * len(DICTIONARY_HEADER)
-        row[0], row[1], row[3], row[4] = f.field_name, f.form_name, f.field_type, f.field_label
-        row[5] = " | ".join(f"{code}, {label}" for code, label in f.choices)
-        row[6] = f.field_note or ""
-        row[7] = f.text_validation or ""
-        row[10] = "y" if f.identifier else ""
-        row[11] = f.branching_logic or ""
-        row[12] = "y" if f.required else ""
-        writer.writerow(row)
-    return buffer.getvalue().encode("utf-8")
 
 
 def _parse_choices(text: str, name: str, line: int, field_name: str) -> list[tuple[str, str]]:

@@ -1,21 +1,22 @@
-"""Inter-coder reliability: agreement, Cohen's kappa, Krippendorff's alpha and segment overlap."""
+"""Inter-coder reliability: agreement, Cohen's kappa and Krippendorff's alpha over coded segments.
+
+Character-level agreement and kappa (as NVivo computes them), presence-of-code agreement, kappa
+and alpha per code, and the one-sided codings between two coders, all as polars aggregations.
+The scalar reference implementations they are checked against (label-sequence kappa and
+agreement, Krippendorff's nominal alpha on a coders × units matrix) live in
+tests/reference_stats.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 __all__ = [
     "POOLED",
     "character_agreement",
-    "cohen_kappa",
     "disagreements",
     "kappa_from_counts",
-    "krippendorff_alpha_nominal",
-    "percent_agreement",
     "presence_agreement",
 ]
 
@@ -30,47 +31,14 @@ _SEGMENT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _paired(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[list[Hashable], list[Hashable]]:
-    first, second = list(a), list(b)
-    if len(first) != len(second):
-        raise ValueError(f"label sequences differ in length: {len(first)} and {len(second)}")
-    return first, second
-
-
-def percent_agreement(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
-    """Share of positions where the two coders gave the same label; NaN for empty input."""
-    first, second = _paired(a, b)
-    if not first:
-        return NAN
-    return sum(x == y for x, y in zip(first, second, strict=True)) / len(first)
-
-
 def _kappa_from_margins(n: int, agreed: int, chance: int) -> float:
+    """Kappa from n units, n_agreed and chance = n² · expected agreement (NaN when 0/0)."""
     # Integer numerator and denominator (both scaled by n²) so the single final division is
     # correctly rounded: NVivo's 11/35 comes out as the nearest float, not one ulp off.
     denominator = n * n - chance
     if denominator == 0:
         return NAN
     return (n * agreed - chance) / denominator
-
-
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
-    """Cohen's kappa for two coders' nominal labels, as sklearn's cohen_kappa_score.
-
-    When both coders used one and the same label throughout, chance agreement is 1 and kappa is
-    0/0: NaN, as sklearn returns (it also warns). Empty input gives NaN.
-    """
-    first, second = _paired(a, b)
-    if not first:
-        return NAN
-    index: dict[Hashable, int] = {}
-    rows = np.asarray([index.setdefault(x, len(index)) for x in first], dtype=np.int64)
-    cols = np.asarray([index.setdefault(y, len(index)) for y in second], dtype=np.int64)
-    k = len(index)
-    row_totals = np.bincount(rows, minlength=k)
-    col_totals = np.bincount(cols, minlength=k)
-    chance = sum(int(r) * int(c) for r, c in zip(row_totals, col_totals, strict=True))
-    return _kappa_from_margins(len(first), int((rows == cols).sum()), chance)
 
 
 def kappa_from_counts(
@@ -87,43 +55,6 @@ def kappa_from_counts(
     first_yes, second_yes = both + first_only, both + second_only
     chance = first_yes * second_yes + (n - first_yes) * (n - second_yes)
     return agreed / n, _kappa_from_margins(n, agreed, chance)
-
-
-def krippendorff_alpha_nominal(data: npt.ArrayLike) -> float:
-    """Krippendorff's alpha for nominal data from a coders × units matrix (NaN = missing).
-
-    Built from the coincidence matrix: alpha = 1 - (n-1)·Σ_{c≠k} o_ck / Σ_{c≠k} n_c·n_k.
-    Returns NaN where alpha is undefined: fewer than two distinct values, no unit coded by at
-    least two coders (the ``krippendorff`` package raises ValueError for these two), or all
-    pairable values in one category (the package returns NaN). Perfect agreement with two or
-    more values in play gives 1.0.
-    """
-    matrix = np.asarray(data, dtype=np.float64)
-    if matrix.ndim != 2:
-        raise ValueError(f"data must be a coders × units matrix, got shape {matrix.shape}")
-    present = ~np.isnan(matrix)
-    _, unit_of_value = np.nonzero(present)
-    domain, category = np.unique(matrix[present], return_inverse=True)
-    n_categories = domain.size
-    if n_categories < 2:
-        return NAN
-    n_units = matrix.shape[1]
-    counts = np.bincount(
-        unit_of_value * n_categories + category, minlength=n_units * n_categories
-    ).reshape(n_units, n_categories)
-    per_unit = counts.sum(axis=1)
-    pairable = per_unit >= 2
-    if not pairable.any():
-        return NAN
-    counts = counts[pairable].astype(np.float64)
-    m = per_unit[pairable].astype(np.float64)
-    observed = float(((m * m - (counts * counts).sum(axis=1)) / (m - 1)).sum())
-    n_c = counts.sum(axis=0)
-    n = float(n_c.sum())
-    expected = n * n - float((n_c * n_c).sum())
-    if expected == 0:
-        return NAN
-    return 1.0 - (n - 1.0) * observed / expected
 
 
 def _validated_segments(segments: pl.DataFrame) -> pl.DataFrame:
@@ -263,7 +194,8 @@ def _presence_summary(two_coders: bool) -> list[pl.Expr]:
     n1 = pl.col("n1").sum()
     n0 = n - n1
     # Binary nominal alpha: each unit adds 2·n0·n1/(m-1) to the off-diagonal coincidences and
-    # chance disagreement is 2·N0·N1/(N-1); see krippendorff_alpha_nominal for the general case.
+    # chance disagreement is 2·N0·N1/(N-1); see krippendorff_alpha_nominal in
+    # tests/reference_stats.py for the general case.
     observed = (2 * pl.col("n1") * (pl.col("m") - pl.col("n1")) / (pl.col("m") - 1)).sum()
     expected = 2 * n0.cast(pl.Float64) * n1.cast(pl.Float64)
     exprs = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandera.errors as pa_errors
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 
-from schemas.registry import model_for
+from schemas.datasets import model_for
 
 
 class ContractError(ValueError):
@@ -38,12 +39,19 @@ def failure_table(exc: pa_errors.SchemaErrors) -> pl.DataFrame:
 
 
 def validate(
-    frame: pl.DataFrame, dataset: str, *, where: str = "", model: type[pa.DataFrameModel] | None = None
+    frame: pl.DataFrame, dataset: str, *, where: str = "", model: type[pa.DataFrameModel] | None = None,
+    schema_only: bool = False,
 ) -> pl.DataFrame:
-    """Validate an eager frame against the dataset's model (lazy: all failures collected)."""
+    """Validate an eager frame against the dataset's model (lazy: all failures collected).
+
+    `schema_only` checks columns and types but not values: for tables read back that were
+    checked in full when written and whose content hash matches the record.
+    """
     schema_model = model or model_for(dataset)
+    depth = ValidationDepth.SCHEMA_ONLY if schema_only else ValidationDepth.SCHEMA_AND_DATA
     try:
-        return schema_model.validate(frame, lazy=True)
+        with config_context(validation_depth=depth):
+            return schema_model.validate(frame, lazy=True)
     except pa_errors.SchemaErrors as exc:
         raise ContractError(dataset, where or dataset, failure_table(exc)) from None
     except pa_errors.SchemaError as exc:

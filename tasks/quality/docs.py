@@ -5,7 +5,16 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from schemas.expectations import SuiteBuilder, derivers, documented_suites, suite_builders
+from schemas.datasets import Dataset
+from schemas.datasets.quality import QUALITY_RESULTS
+from schemas.expectations import (
+    TOP_LEVEL,
+    Deriver,
+    SuiteBuilder,
+    derivers,
+    documented_suites,
+    suite_builders,
+)
 
 DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "quality-checks.md"
 
@@ -18,7 +27,7 @@ _HEADER = """\
 Each phase runs these checks with Great Expectations before it publishes, through
 `tasks.quality.steps.quality_gate`. A failed check of severity **error** stops the phase with a
 message naming the dataset, the check and the observed value; a failed **warn** check is
-reported and the phase goes on. Every outcome is published as `quality.<phase>.results` and as a
+reported and the phase goes on. Every outcome is published as `{results}` and as a
 Data Docs site under `runs/<run-id>/docs/<phase>/` (it renders offline).
 
 Change a check's severity in study.yaml, by check name:
@@ -46,19 +55,25 @@ def _first_line(obj: object) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+def _names(datasets: list[Dataset]) -> str:
+    """Registry names as code, each preceded by the top-level tables checked as it."""
+    names = [n for d in datasets for n in (*(t for t, e in TOP_LEVEL.items() if e is d), d.name)]
+    return ", ".join(f"`{n}`" for n in names)
+
+
 def render_checks_markdown() -> str:
     """The quality-checks page: every check, its default severity, expectation and why."""
     documented = documented_suites()
-    sections: dict[SuiteBuilder, list[str]] = {}
-    for pattern, builder in suite_builders().items():
-        sections.setdefault(builder, []).append(pattern)
-    out = [_HEADER]
-    for builder, patterns in sections.items():
-        out.append("\n## " + ", ".join(f"`{p}`" for p in patterns) + "\n")
+    sections: dict[SuiteBuilder, list[Dataset]] = {}
+    for dataset, builder in suite_builders().items():
+        sections.setdefault(builder, []).append(dataset)
+    out = [_HEADER.format(results=QUALITY_RESULTS.name)]
+    for builder, datasets in sections.items():
+        out.append("\n## " + _names(datasets) + "\n")
         out.append(f"{_first_line(builder)}\n")
         out.append("| check | severity | expectation | needs | why |")
         out.append("|---|---|---|---|---|")
-        for c in documented[patterns[0]]:
+        for c in documented[datasets[0]]:
             needs = ", ".join(f"`{r}`" for r in c.requires)
             out.append(
                 f"| `{c.name}` | {c.severity} | {c.expectation} | {needs} | {_cell(c.why)} |"
@@ -66,8 +81,12 @@ def render_checks_markdown() -> str:
     out.append("\n## How derived datasets are computed\n")
     out.append("| from | what |")
     out.append("|---|---|")
-    for pattern, deriver in derivers().items():
-        out.append(f"| `{pattern}` | {_cell(_first_line(deriver))} |")
+    sources: dict[Deriver, list[Dataset]] = {}
+    for dataset, found in derivers().items():
+        for deriver in found:
+            sources.setdefault(deriver, []).append(dataset)
+    for deriver, datasets in sources.items():
+        out.append(f"| {_names(datasets)} | {_cell(_first_line(deriver))} |")
     return "\n".join(out) + "\n"
 
 

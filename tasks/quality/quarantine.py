@@ -11,7 +11,7 @@ import pandera.errors as pa_errors
 import pandera.polars as pa
 import polars as pl
 
-from schemas.registry import model_for
+from schemas.datasets import model_for
 from tasks.quality.contracts import ContractError, failure_table, validate
 
 ROW_COLUMN = "quarantine_row"

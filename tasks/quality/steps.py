@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
-import mimetypes
 import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.expectations import build_suites, derive_frames, known_check_names, row_keys
+from schemas.datasets.quality import DATA_DOCS, QUALITY_RESULTS
+from schemas.expectations import (
+    build_suites,
+    derive_frames,
+    is_checked,
+    known_check_names,
+    row_keys,
+)
 from schemas.manifest import OutputRecord
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
+from tasks.pipeline import phase_inputs
 from tasks.quality.gx import QualityReport, run_checkpoint
 from tasks.quality.quarantine_files import blamed_inputs, quarantine_stem
 from tasks.storage.catalog import docs_prefix, quarantine_key, safe_name
-from tasks.storage.runs import phase_inputs
 
 log = logging.getLogger(__name__)
 _SHOWN_FAILURES = 10
@@ -86,12 +91,12 @@ def publish_docs(ctx: RunContext, phase: str, docs_dir: Path) -> OutputRecord:
         info = store.put(docs_key(ctx.run_id, phase, relative), path.read_bytes())
         if relative == "index.html":
             index = OutputRecord(
-                dataset=f"quality.{phase}.docs",
+                dataset=DATA_DOCS.resolve(phase=phase),
                 phase=phase,
                 key=info.key,
                 sha256=info.sha256,
                 size=info.size,
-                media_type=mimetypes.types_map[".html"],
+                media_type=DATA_DOCS.formats[0][1],
                 run_id=ctx.run_id,
             )
     if index is None:
@@ -127,7 +132,7 @@ def quality_gate(
         )
         for message in report.warnings:
             logger.warning("quality %s: %s", phase, message)
-        results = ctx.write_table(f"quality.{phase}.results", report.results, phase)
+        results = ctx.write_table(QUALITY_RESULTS.resolve(phase=phase), report.results, phase)
         index = publish_docs(ctx, phase, docs_dir)
     report = replace(
         report,
@@ -146,9 +151,7 @@ def quality_gate(
 
 def quality_gate_step(ctx: RunContext, result: PhaseResult) -> PhaseResult:
     """Gate a finished phase: check its published tables, add results and Data Docs to it."""
-    tables = {
-        o.dataset: o for o in result.outputs if o.key.endswith(".parquet") and _has_suite_or_deriver(o.dataset)
-    }
+    tables = {o.dataset: o for o in result.outputs if o.key.endswith(".parquet") and is_checked(o.dataset)}
     frames = {name: ctx.read_table(rec) for name, rec in sorted(tables.items())}
     report, records = quality_gate(ctx, result.phase, frames)
     warned = report.failures("warn").height
@@ -168,15 +171,6 @@ def quality_gate_step(ctx: RunContext, result: PhaseResult) -> PhaseResult:
             "markdown": result.markdown + note,
             "checks": checks,
         }
-    )
-
-
-def _has_suite_or_deriver(dataset: str) -> bool:
-    from schemas.expectations import builder_for, derivers
-
-    parts = len(dataset.split("."))
-    return builder_for(dataset) is not None or any(
-        len(pattern.split(".")) == parts and fnmatchcase(dataset, pattern) for pattern in derivers()
     )
 
 

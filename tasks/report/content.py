@@ -1,8 +1,9 @@
 """The study report's content: every section as plain rows of formatted strings, from the data.
 
-Pure: frames and records in, a `Report` out; the templates only lay it out. Absent tables give
-empty sections (a study may publish fewer tables), never an error. Nothing here reads a clock:
-the only dates are the phase dates of study.yaml.
+Pure: frames and records in, a `Report` out; the templates only lay it out. Tables are looked up
+by the registry's dataset constants (concrete names for survey waves). Absent tables give empty
+sections (a study may publish fewer tables), never an error. Nothing here reads a clock: the only
+dates are the phase dates of study.yaml.
 """
 
 from __future__ import annotations
@@ -14,8 +15,22 @@ from typing import Any
 
 import polars as pl
 
-from schemas.study_config import PHASES, StudyConfig
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import (
+    AREA_RANKING,
+    CASE_SELECTION,
+    FRAMEWORK,
+    MATRIX,
+    QUOTES,
+    RELIABILITY,
+    THEME_PRESENCE,
+)
+from schemas.datasets.survey import CHANGE, COVERAGE, ESTIMATES, FREETEXT
+from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS
+from schemas.phases import PHASES
+from schemas.study_config import StudyConfig
 from tasks.report import fmt
+from tasks.step import Blob
 
 ALL = "all"
 POOLED = "__pooled__"
@@ -28,16 +43,6 @@ PHASE_TITLES = {
     "survey_w2": "Survey wave 2",
     "triangulation": "Triangulation",
 }
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A published figure's bytes and where it came from."""
-
-    dataset: str
-    media_type: str
-    data: bytes
-    key: str
 
 
 @dataclass(frozen=True)
@@ -133,8 +138,12 @@ class Report:
     provenance: Provenance
 
 
-def _waves_ds(waves: Sequence[str], name: str) -> str:
-    return ", ".join(f"survey.{w}.{name}" for w in waves)
+def _waves_ds(waves: Sequence[str], dataset: Dataset) -> str:
+    return ", ".join(dataset.resolve(wave=w) for w in waves)
+
+
+def _sources(*datasets: Dataset) -> str:
+    return ", ".join(d.name for d in datasets)
 
 
 def _rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
@@ -172,15 +181,15 @@ def survey_tables(config: StudyConfig, tables: Mapping[str, pl.DataFrame]) -> li
     out: list[Table] = []
     cov_rows = []
     for w in waves:
-        for r in _rows(tables.get(f"survey.{w}.coverage")):
+        for r in _rows(tables.get(COVERAGE.resolve(wave=w))):
             if r["breakdown"] == ALL:
                 cov_rows.append([label[w], f"{r['sites_covered']} of {r['sites']}", fmt.pct(r["sites_share"]),
                                  f"{r['respondents']} of {r['roster']}", fmt.pct(r["response_rate"])])
     out.append(Table("Coverage", ["wave", "sites with a respondent", "share", "members responding", "response rate"],
-                     cov_rows, {1, 2, 3, 4}, sources=_waves_ds(waves, "coverage")))
+                     cov_rows, {1, 2, 3, 4}, sources=_waves_ds(waves, COVERAGE)))
     est_rows = []
     for w in waves:
-        for r in _rows(tables.get(f"survey.{w}.estimates")):
+        for r in _rows(tables.get(ESTIMATES.resolve(wave=w))):
             if r["kind"] == "key" and r["breakdown"] == ALL:
                 est_rows.append([label[w], questions.get(r["variable"], r["variable"]), r["label"].removeprefix("key: "),
                                  str(r["n"]), fmt.pct_ci(r["weighted_proportion"], r["weighted_lower"], r["weighted_upper"]),
@@ -188,10 +197,10 @@ def survey_tables(config: StudyConfig, tables: Mapping[str, pl.DataFrame]) -> li
     out.append(Table("Key survey estimates", ["wave", "question", "answer", "n", "weighted % (95% CI)",
                                               "unweighted % (95% CI)"], est_rows, {3, 4, 5},
                      "Weighted: raked to the roster margins, design-based interval clustered by site. "
-                     "Unweighted: Wilson interval.", _waves_ds(waves, "estimates")))
+                     "Unweighted: Wilson interval.", _waves_ds(waves, ESTIMATES)))
     change_rows = []
     for w in waves:
-        for r in _rows(tables.get(f"survey.{w}.change")):
+        for r in _rows(tables.get(CHANGE.resolve(wave=w))):
             if r["kind"] == "key" and r["breakdown"] == ALL:
                 change_rows.append([
                     f"{label.get(r['previous_wave'], r['previous_wave'])} → {label[w]}",
@@ -202,10 +211,10 @@ def survey_tables(config: StudyConfig, tables: Mapping[str, pl.DataFrame]) -> li
                 ])
     out.append(Table("Change between waves", ["waves", "question", "answer", "before", "after",
                                               "change (95% CI)", "p", "significant"], change_rows, {3, 4, 5, 6},
-                     sources=_waves_ds(waves, "change")))
+                     sources=_waves_ds(waves, CHANGE)))
     ft_rows = []
     for w in waves:
-        ft = tables.get(f"survey.{w}.freetext")
+        ft = tables.get(FREETEXT.resolve(wave=w))
         if ft is None:
             continue
         for r in _rows(ft.filter(pl.col("breakdown") == ALL).sort(["dictionary", "share", "category"],
@@ -215,21 +224,21 @@ def survey_tables(config: StudyConfig, tables: Mapping[str, pl.DataFrame]) -> li
     if ft_rows:
         out.append(Table("Free-text categories", ["wave", "question", "category", "answers", "% (95% CI)"],
                          ft_rows, {3, 4}, "Multi-label: an answer may fall in several categories.",
-                         _waves_ds(waves, "freetext")))
+                         _waves_ds(waves, FREETEXT)))
     return out
 
 
 def scoping_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
     """The ranked clinical areas."""
     rows = [[str(r["rank"]), r["area"], str(r["n_sites"]), str(r["n_sources"]), str(r["n_segments"]),
-             "yes" if r["is_target"] else "no"] for r in _rows(tables.get("scoping.area_ranking"))]
+             "yes" if r["is_target"] else "no"] for r in _rows(tables.get(AREA_RANKING.name))]
     return [Table("Areas ranked by sites, then segments", ["rank", "area", "sites", "sources", "segments", "target"],
-                  rows, {0, 2, 3, 4}, sources="scoping.area_ranking")]
+                  rows, {0, 2, 3, 4}, sources=AREA_RANKING.name)]
 
 
 def case_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
     """Selected cases, the case × theme matrix with presence, and inter-coder reliability."""
-    sel = tables.get("cases.selection")
+    sel = tables.get(CASE_SELECTION.name)
     sel_rows = []
     if sel is not None:
         chosen = sel.filter(pl.col("selected") | pl.col("actual_case").is_not_null()).sort(
@@ -237,17 +246,17 @@ def case_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
         sel_rows = [[r["site_id"], fmt.num(r["order"]), r["actual_case"] or "", "yes" if r["selected"] else "no",
                      r["target_areas"], r["reason"]] for r in _rows(chosen)]
     out = [Table("Case selection", ["site", "order", "case", "selected", "target areas", "reason"], sel_rows, {1},
-                 sources="cases.selection")]
-    counts = tables.get("cases.framework")
+                 sources=CASE_SELECTION.name)]
+    counts = tables.get(FRAMEWORK.name)
     note = "Segments per case and theme (a span carrying several codes of a theme counts once)."
-    source = "cases.framework, cases.theme_presence"
-    if counts is None and tables.get("cases.matrix") is not None:
-        counts = tables["cases.matrix"].group_by("case", "theme").agg(pl.col("n_segments").sum())
+    source = _sources(FRAMEWORK, THEME_PRESENCE)
+    if counts is None and tables.get(MATRIX.name) is not None:
+        counts = tables[MATRIX.name].group_by("case", "theme").agg(pl.col("n_segments").sum())
         note = "Codings per case and theme (applications of the theme's codes)."
-        source = "cases.matrix, cases.theme_presence"
+        source = _sources(MATRIX, THEME_PRESENCE)
     if counts is not None and counts.height:
         cases = sorted(set(counts.get_column("case").to_list()))
-        presence = {r["theme"]: r for r in _rows(tables.get("cases.theme_presence"))}
+        presence = {r["theme"]: r for r in _rows(tables.get(THEME_PRESENCE.name))}
         wide = counts.pivot(on="case", index="theme", values="n_segments", aggregate_function="sum").sort("theme")
         rows = []
         for r in _rows(wide):
@@ -256,7 +265,7 @@ def case_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
                          f"{p['n_cases']} of {p['n_cases_total']}" if p else fmt.DASH])
         out.append(Table("Case × theme matrix", ["theme", *cases, "cases present"], rows,
                          set(range(1, len(cases) + 2)), note, source))
-    rel = tables.get("cases.reliability")
+    rel = tables.get(RELIABILITY.name)
     if rel is not None:
         pooled = rel.filter(pl.col("code_id") == POOLED)
         rows = [[f"{r['coder_a']} vs {r['coder_b']}", r["level"], str(r["n_sources"]), str(r["n_units"]),
@@ -264,7 +273,7 @@ def case_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
                 for r in _rows(pooled.sort("coder_a", "coder_b", "level"))]
         out.append(Table("Inter-coder reliability (all codes pooled)",
                          ["coders", "level", "sources", "units", "agreement", "kappa", "alpha"], rows, {2, 3, 4, 5, 6},
-                         sources="cases.reliability"))
+                         sources=RELIABILITY.name))
     return out
 
 
@@ -283,12 +292,12 @@ def _display_value(r: Mapping[str, Any]) -> str:
 
 def proposition_views(tables: Mapping[str, pl.DataFrame]) -> tuple[Table, list[PropositionView]]:
     """The convergence summary and each proposition's joint display."""
-    conv = _rows(tables.get("triangulation.convergence"))
-    joint = tables.get("triangulation.joint_displays")
+    conv = _rows(tables.get(CONVERGENCE.name))
+    joint = tables.get(JOINT_DISPLAYS.name)
     summary = Table("Convergence", ["proposition", "qualitative", "quantitative", "convergence", "review"], [
         [c["proposition_id"], c["qual_support"], c["quant_result"], c["convergence"], c["reviewer_status"]]
         for c in conv
-    ], sources="triangulation.convergence")
+    ], sources=CONVERGENCE.name)
     views = []
     for c in conv:
         rows = _rows(joint.filter(pl.col("proposition_id") == c["proposition_id"]).sort("order")) if joint is not None else []
@@ -296,7 +305,7 @@ def proposition_views(tables: Mapping[str, pl.DataFrame]) -> tuple[Table, list[P
             [r["strand"], r["item"], _display_value(r),
              f"{r['cases']} of {r['n']}" if r["cases"] is not None else "", r["detail"]]
             for r in rows if r["measure"] != "quote"
-        ], {2, 3}, sources="triangulation.joint_displays")
+        ], {2, 3}, sources=JOINT_DISPLAYS.name)
         quotes = [Quote(r["detail"], r["item"].removeprefix("quote ")) for r in rows if r["measure"] == "quote"]
         views.append(PropositionView(
             id=c["proposition_id"], statement=c["statement"], themes=c["themes"], variable=c["variable"],
@@ -310,10 +319,10 @@ def proposition_views(tables: Mapping[str, pl.DataFrame]) -> tuple[Table, list[P
 
 def selected_quotes(tables: Mapping[str, pl.DataFrame], limit: int = QUOTES_SHOWN) -> list[Quote]:
     """The best-ranked redacted quote of each theme (themes present in most cases first)."""
-    quotes = tables.get("cases.quotes")
+    quotes = tables.get(QUOTES.name)
     if quotes is None or quotes.is_empty():
         return []
-    order = {r["theme"]: i for i, r in enumerate(_rows(tables.get("cases.theme_presence")))}
+    order = {r["theme"]: i for i, r in enumerate(_rows(tables.get(THEME_PRESENCE.name)))}
     best = (
         quotes.sort("rank", "case", "quote_id")
         .unique("theme", keep="first", maintain_order=True)
@@ -325,7 +334,7 @@ def selected_quotes(tables: Mapping[str, pl.DataFrame], limit: int = QUOTES_SHOW
         x for x in (r["role"], r["source_type"]) if x)) for r in _rows(best)]
 
 
-def figure_views(figures: Sequence[Figure]) -> list[FigureView]:
+def figure_views(figures: Sequence[Blob]) -> list[FigureView]:
     """Figures as data: URIs (PNG or SVG, base64), by dataset name; nothing is linked."""
     views = []
     for f in sorted(figures, key=lambda f: (f.dataset, f.media_type)):
@@ -340,7 +349,7 @@ def build_report(
     config: StudyConfig,
     phases: Sequence[Mapping[str, Any]],
     tables: Mapping[str, pl.DataFrame],
-    figures: Sequence[Figure],
+    figures: Sequence[Blob],
     provenance: Provenance,
     inputs_per_phase: Mapping[str, int],
     outputs_per_phase: Mapping[str, tuple[int, int]],
@@ -364,8 +373,8 @@ def contents(report: Report) -> pl.DataFrame:
         rows.extend((section, t.title, len(t.rows), t.sources) for t in tables)
     rows.append(("triangulation", report.convergence.title, len(report.convergence.rows), report.convergence.sources))
     rows.extend(("triangulation", f"{p.id}: {p.statement}", len(p.display.rows) + len(p.quotes),
-                 "triangulation.joint_displays, triangulation.convergence") for p in report.propositions)
-    rows.append(("quotes", "Selected quotes", len(report.quotes), "cases.quotes"))
+                 _sources(JOINT_DISPLAYS, CONVERGENCE)) for p in report.propositions)
+    rows.append(("quotes", "Selected quotes", len(report.quotes), QUOTES.name))
     rows.append(("figures", "Figures", len(report.figures), ", ".join(f.caption for f in report.figures)))
     rows.append(("provenance", "Provenance", len(report.provenance.inputs), "run manifest inputs"))
     return pl.DataFrame(

@@ -8,6 +8,7 @@ latest.json                             pointer to the last complete manifest, s
 quarantine/<run-id>/<name>.<ext>        rejected rows and files, with reasons
 review/<name>                           researcher-owned files the pipeline never overwrites
 inbox/<name>                            files dropped for ingestion
+cache/steps/<step>-<digest>             cached step results (Prefect result records), by content key
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ INBOX_PREFIX = "inbox/"
 RUNS_PREFIX = "runs/"
 RAW_PREFIX = "raw/"
 REVIEW_PREFIX = "review/"
+STEP_CACHE_PREFIX = "cache/steps/"
 
 _DATASET = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -74,3 +76,8 @@ def review_key(name: str) -> str:
 def inbox_key(name: str) -> str:
     """Key of a file dropped in the inbox."""
     return f"{INBOX_PREFIX}{safe_name(name)}"
+
+
+def step_cache_key(name: str) -> str:
+    """Key of one cached step result (its content key comes from the step cache policy)."""
+    return f"{STEP_CACHE_PREFIX}{safe_name(name)}"

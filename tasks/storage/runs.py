@@ -10,26 +10,14 @@ from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+from schemas import inputs as input_files
 from schemas.manifest import InputRecord, LatestPointer, Manifest, OutputRecord
-from schemas.study_config import PHASES, ConfigError, StudyConfig
+from schemas.phases import PHASES
+from schemas.study_config import ConfigError, StudyConfig
+from tasks.pipeline import phase_upstream
 from tasks.storage.catalog import LATEST_KEY, REVIEW_PREFIX, RUNS_PREFIX, manifest_key, raw_key
 from tasks.storage.store import ObjectMissing, ObjectStore, VersionConflict, sha256_hex
 
-# Which inputs each phase reads, by logical-name prefix; "{wave}" is the phase's wave key.
-_PHASE_INPUT_PATTERNS: dict[str, tuple[str, ...]] = {
-    "scoping": ("sites", "qual.codebook", "qual.scoping."),
-    "survey_w1": ("sites", "survey.{wave}.", "survey.freetext."),
-    "case_studies": ("sites", "qual.codebook", "qual.cases."),
-    "survey_w2": ("sites", "survey.{wave}.", "survey.freetext."),
-    "triangulation": ("review.",),
-}
-PHASE_UPSTREAM: dict[str, tuple[str, ...]] = {
-    "scoping": (),
-    "survey_w1": (),
-    "case_studies": ("scoping", "survey_w1"),
-    "survey_w2": ("survey_w1",),
-    "triangulation": ("scoping", "survey_w1", "case_studies", "survey_w2"),
-}
 _CODE_PACKAGES = ("flows", "tasks", "schemas")
 
 
@@ -52,20 +40,20 @@ def code_version() -> str:
 
 def config_inputs(config: StudyConfig) -> list[tuple[str, Path]]:
     """Every input file the study declares, as (logical name, path); globs expanded."""
-    wanted: list[tuple[str, str, bool]] = [("sites", config.sites.path, False)]
+    wanted: list[tuple[str, str, bool]] = [(input_files.SITES.name, config.sites.path, False)]
     for wave, w in config.survey.waves.items():
-        wanted.append((f"survey.{wave}.export", w.export, False))
-        wanted.append((f"survey.{wave}.roster", w.roster.path, False))
+        wanted.append((input_files.EXPORT.resolve(wave=wave), w.export, False))
+        wanted.append((input_files.ROSTER.resolve(wave=wave), w.roster.path, False))
         if w.dictionary:
-            wanted.append((f"survey.{wave}.dictionary", w.dictionary, False))
+            wanted.append((input_files.DICTIONARY.resolve(wave=wave), w.dictionary, False))
     for key, ft in config.survey.freetext.items():
         if ft.human_coded:
-            wanted.append((f"survey.freetext.{key}.human", ft.human_coded, False))
+            wanted.append((input_files.human_coded_name(key), ft.human_coded, False))
     q = config.qualitative
-    wanted.append(("qual.codebook", q.codebook, False))
-    for group, inputs in (("scoping", q.scoping), ("cases", q.case_studies)):
-        for pattern in inputs.projects:
-            wanted.append((f"qual.{group}.", pattern, True))
+    wanted.append((input_files.CODEBOOK.name, q.codebook, False))
+    for family, declared in ((input_files.SCOPING_PROJECTS, q.scoping), (input_files.CASE_PROJECTS, q.case_studies)):
+        for pattern in declared.projects:
+            wanted.append((family.name, pattern, True))
     found: list[tuple[str, Path]] = []
     counters: dict[str, int] = {}
     for name, pattern, many in wanted:
@@ -110,7 +98,7 @@ def ingest_inputs(store: ObjectStore, config: StudyConfig) -> list[InputRecord]:
         info = store.head(key)
         records.append(
             InputRecord(
-                name=f"review.{key.removeprefix(REVIEW_PREFIX).rsplit('.', 1)[0]}",
+                name=f"{input_files.REVIEW.name}{key.removeprefix(REVIEW_PREFIX).rsplit('.', 1)[0]}",
                 key=key,
                 sha256=info.sha256,
                 version=info.version,
@@ -140,15 +128,6 @@ def list_manifests(store: ObjectStore) -> list[Manifest]:
     """Every run manifest in the store, oldest first."""
     keys = [k for k in store.list(RUNS_PREFIX) if k.endswith("/manifest.json")]
     return [Manifest.model_validate_json(store.get(k)) for k in keys]
-
-
-def phase_inputs(config: StudyConfig) -> dict[str, tuple[str, ...]]:
-    """Logical-input prefixes each phase reads, with this study's wave keys filled in."""
-    result: dict[str, tuple[str, ...]] = {}
-    for phase, patterns in _PHASE_INPUT_PATTERNS.items():
-        wave = config.survey.wave_for_phase(phase) if phase.startswith("survey_") else ""
-        result[phase] = tuple(p.format(wave=wave) for p in patterns)
-    return result
 
 
 def plan_phases(
@@ -183,7 +162,7 @@ def plan_phases(
         prefixes = phase_prefixes[phase]
         names = {n for n in set(before) | set(now) if n.startswith(prefixes) or n in prefixes}
         changed = any(before.get(n) != now.get(n) for n in names)
-        upstream_rerun = any(plan.get(u) == "run" for u in PHASE_UPSTREAM[phase])
+        upstream_rerun = any(plan.get(u) == "run" for u in phase_upstream()[phase])
         missing = phase not in done_before
         plan[phase] = "run" if (changed or upstream_rerun or missing or phase in forced) else "inherit"
     return plan

@@ -7,11 +7,14 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
 from schemas.manifest import Manifest, OutputRecord, PhaseRecord
-from schemas.study_config import PHASES, load_study_config
+from schemas.phases import PHASES
+from schemas.study_config import load_study_config
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
+from tasks.pipeline import phase_inputs
 from tasks.privacy import load_pseudonym_key, pseudonym
 from tasks.redaction import redact, redaction_pattern
+from tasks.step import RunFacts
 from tasks.storage.runs import (
     code_version,
     config_sha256,
@@ -19,7 +22,6 @@ from tasks.storage.runs import (
     ingest_inputs,
     inherited_outputs,
     new_run_id,
-    phase_inputs,
     phases_with_new_inputs,
     plan_phases,
     publish_run,
@@ -82,6 +84,7 @@ def prepare_run(
         run_id=run_id or new_run_id(),
         config_path=str(config_path),
         inputs=tuple(inputs),
+        key_fingerprint=fingerprint,
     )
     return RunPlan(
         ctx=ctx,
@@ -116,6 +119,29 @@ def phase_records(
         else:
             records.append(PhaseRecord(phase=phase, status="skipped", run_id=run.ctx.run_id))
     return records
+
+
+def run_facts(run: RunPlan, results: dict[str, PhaseResult], failures: dict[str, str]) -> RunFacts:
+    """What the report states about the run so far: provenance, phases, inputs and outputs."""
+    ctx = run.ctx
+    prefixes = phase_inputs(ctx.config())
+    per_phase_inputs = {
+        phase: sum(1 for rec in ctx.inputs if any(rec.name == p or rec.name.startswith(p) for p in pre))
+        for phase, pre in prefixes.items()
+    }
+    per_phase_outputs: dict[str, tuple[int, int]] = {}
+    for rec in run.upstream(results).values():
+        n, rows = per_phase_outputs.get(rec.phase, (0, 0))
+        per_phase_outputs[rec.phase] = (n + 1, rows + (rec.rows or 0))
+    return RunFacts(
+        run_id=ctx.run_id,
+        code_version=run.code_version,
+        config_sha256=run.config_sha256,
+        inputs=tuple(sorted((rec.name, rec.original_name, rec.sha256) for rec in ctx.inputs)),
+        phases=tuple(r.model_dump() for r in phase_records(run, results, failures)),
+        inputs_per_phase=per_phase_inputs,
+        outputs_per_phase=per_phase_outputs,
+    )
 
 
 def finalise_run(

@@ -344,3 +344,22 @@ def open_store(url: str = DEFAULT_STORE) -> ObjectStore:
 def clear_store_cache() -> None:
     """Forget opened stores (tests that change the AWS environment call this)."""
     open_store.cache_clear()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure looks like passing trouble with the store (worth a retry).
+
+    Connection and time-out errors, and store errors other than the definite answers (an object
+    exists, is missing, or a pointer moved), are transient; data errors are not.
+    """
+    if isinstance(exc, ObjectExists | ObjectMissing | VersionConflict):
+        return False
+    if isinstance(exc, StoreError | ConnectionError | TimeoutError):
+        return True
+    # botocore's connection errors are not builtin ConnectionErrors; match them by module.
+    return type(exc).__module__.startswith(("botocore", "urllib3")) and "Connect" in type(exc).__name__
+
+
+def object_url(store: ObjectStore, key: str) -> str:
+    """A URL a person can open for one object: file:///… for a folder, s3://bucket/… for S3."""
+    return f"{store.url.rstrip('/')}/{key}"

@@ -58,8 +58,8 @@ def change_table(
 
     Unweighted: Wald interval (unpooled SE) and pooled two-proportion z-test, as
     stats.two_proportion_test. Weighted: independent design-based estimates, SE = √(se1² + se2²),
-    as stats.weighted_difference. A change is `significant` when the design-based p-value is
-    below alpha (the unweighted one when no design-based SE exists).
+    as weighted_difference in tests/reference_stats.py. A change is `significant` when the
+    design-based p-value is below alpha (the unweighted one when no design-based SE exists).
     """
     z = z_value(confidence)
     keys = ["variable", "type", "kind", "code", "breakdown", "group"]

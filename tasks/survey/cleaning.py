@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from tasks.ingest.qualtrics import qualtrics_status_label
 from tasks.ingest.redcap import redcap_complete_label
 from tasks.survey.instrument import (
     ROW,
+    Recoded,
     answered_expr,
     missing_columns,
     recode,
@@ -117,6 +118,231 @@ class _Ledger:
         return pl.concat([r.cast(pl.Schema(REMOVED_SCHEMA)) for r in self.removed]).sort(ROW)
 
 
+@dataclass(frozen=True, eq=False)
+class ExportRules:
+    """What study.yaml says about one wave's export: the columns, codes and thresholds cleaning uses."""
+
+    respondent: RespondentConfig
+    roles: Mapping[str, RoleConfig]
+    variables: Mapping[str, Variable]
+    wave: str
+    export_format: str
+    site_ids: pl.Series
+    straightlining_min_items: int
+    name: str = "export"
+
+
+def check_columns(data: pl.DataFrame, rules: ExportRules) -> None:
+    """Every column study.yaml names must be in the export; all absent ones are named at once."""
+    r = rules.respondent
+    needed = [r.id_column, r.site_column, r.role_column]
+    optional = [r.member_column, r.status_column, r.finished_column, r.progress_column, r.submitted_column]
+    absent = [c for c in needed + [c for c in optional if c] if c not in data.columns]
+    absent_items = missing_columns(rules.variables, rules.wave, data.columns)
+    if absent or absent_items:
+        raise ValueError(
+            f"{rules.name}: columns named in study.yaml are not in the export: "
+            + ", ".join([*(repr(c) for c in absent), *absent_items])
+        )
+
+
+def identify(data: pl.DataFrame, rules: ExportRules) -> pl.DataFrame:
+    """Number the rows and read each one's response id, member, status, site and role."""
+    r = rules.respondent
+    frame = data.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    status = (
+        normalise_status(data[r.status_column], rules.export_format, r.status_column)
+        if r.status_column
+        else pl.Series([None] * data.height, dtype=pl.String)
+    )
+    lookup = role_lookup(rules.roles, r.role_codes)
+    frame = frame.with_columns(
+        pl.col(r.id_column).str.strip_chars().alias(RESPONSE),
+        (
+            pl.col(r.member_column).str.strip_chars()
+            if r.member_column
+            else pl.lit(None, dtype=pl.String)
+        ).alias(MEMBER),
+        status.alias("status"),
+        pl.col(r.site_column).str.strip_chars().alias("site_id"),
+        pl.col(r.role_column).str.strip_chars().alias("_role_code"),
+        map_roles(data.get_column(r.role_column), lookup).alias("role"),
+    )
+    return frame.with_columns(
+        pl.when(pl.col(RESPONSE) == "").then(None).otherwise(pl.col(RESPONSE)).alias(RESPONSE),
+        pl.when(pl.col(MEMBER) == "").then(None).otherwise(pl.col(MEMBER)).alias(MEMBER),
+    )
+
+
+def remove_excluded_status(ledger: _Ledger, rules: ExportRules) -> None:
+    """Previews, tests and spam, by the export's status label."""
+    listed = rules.respondent.exclude_status
+    excluded = [s.strip().lower() for s in listed]
+    ledger.remove(
+        "exclude_status",
+        f"previews, tests and spam by status ({', '.join(listed) or 'none'})",
+        pl.col("status").str.strip_chars().str.to_lowercase().is_in(excluded),
+        "excluded status",
+        pl.col("status"),
+    )
+
+
+def remove_missing_ids(ledger: _Ledger, rules: ExportRules) -> None:
+    """Rows without a response id cannot be told apart or pseudonymised."""
+    ledger.remove(
+        "missing_id",
+        f"no response id in {rules.respondent.id_column!r}",
+        pl.col(RESPONSE).is_null(),
+        "missing response id",
+        pl.lit(None, dtype=pl.String),
+    )
+
+
+def remove_unknown_sites(ledger: _Ledger, rules: ExportRules) -> None:
+    """Rows whose site is not in the site list (or blank)."""
+    ledger.remove(
+        "unknown_site",
+        f"{rules.respondent.site_column!r} is not a known site id",
+        ~pl.col("site_id").is_in(rules.site_ids.implode()) | pl.col("site_id").is_null(),
+        "unknown site",
+        pl.col("site_id"),
+    )
+
+
+def remove_unknown_roles(ledger: _Ledger, rules: ExportRules) -> None:
+    """Rows whose role code names no role of the study."""
+    ledger.remove(
+        "unknown_role",
+        f"{rules.respondent.role_column!r} is not one of role_codes",
+        pl.col("role").is_null(),
+        "unknown role code",
+        pl.col("_role_code"),
+    )
+
+
+def recode_items(ledger: _Ledger, rules: ExportRules) -> Recoded:
+    """Recode the remaining rows' items, read the completion columns and count answered items."""
+    r = rules.respondent
+    recoded = recode(ledger.frame, rules.variables, rules.wave)
+    frame = ledger.frame.select(
+        ROW,
+        RESPONSE,
+        MEMBER,
+        "status",
+        "site_id",
+        "role",
+        (
+            _flag(pl.col(r.finished_column))
+            if r.finished_column
+            else pl.lit(None, dtype=pl.Boolean)
+        ).alias("finished"),
+        (
+            pl.col(r.progress_column).str.strip_chars().cast(pl.Float64, strict=False)
+            if r.progress_column
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("progress"),
+        (
+            pl.col(r.submitted_column).str.strip_chars().str.to_datetime(strict=False)
+            if r.submitted_column
+            else pl.lit(None, dtype=pl.Datetime("us"))
+        ).alias("_submitted"),
+    ).join(recoded.frame, on=ROW, how="left", maintain_order="left")
+    frame = frame.with_columns(answered_expr(rules.variables).alias("answered"))
+    # Most complete first, then latest (by timestamp, else by export order): the first row of
+    # each id or member is the one de-duplication keeps.
+    ledger.frame = frame.sort(["answered", "_submitted", ROW], descending=True, nulls_last=True)
+    return recoded
+
+
+def remove_duplicate_ids(ledger: _Ledger, rules: ExportRules) -> None:
+    """The same response id more than once: the first in completeness order is kept."""
+    ledger.remove(
+        "duplicate_id",
+        f"the same response id in {rules.respondent.id_column!r} more than once",
+        ~pl.col(RESPONSE).is_first_distinct(),
+        "duplicate response id",
+        pl.lit(None, dtype=pl.String),
+    )
+
+
+def remove_duplicate_members(ledger: _Ledger, rules: ExportRules) -> None:
+    """Repeat submissions by one member (when the export links them): most complete, then latest."""
+    column = rules.respondent.member_column
+    if not column:
+        return
+    ledger.remove(
+        "duplicate_member",
+        f"repeat submissions by one member ({column!r}): most complete, then latest kept",
+        pl.col(MEMBER).is_not_null() & ~pl.col(MEMBER).is_first_distinct(),
+        "duplicate submission",
+        pl.lit(None, dtype=pl.String),
+    )
+
+
+def describe_respondents(ledger: _Ledger, rules: ExportRules) -> None:
+    """Add items asked, role group, straight-lining, item missingness and partial; export order."""
+    flag, grids = straightlining_exprs(rules.variables, rules.straightlining_min_items)
+    groups = role_groups(rules.roles)
+    frame = (
+        ledger.frame.with_columns(
+            pl.lit(len(rules.variables), dtype=pl.Int64).alias("items"),
+            pl.col("role").replace_strict(groups, return_dtype=pl.String).alias("role_group"),
+            flag.alias("straightlined"),
+            grids.alias("straightlined_grids"),
+        )
+        .with_columns(
+            (1.0 - pl.col("answered") / pl.col("items")).fill_nan(0.0).alias("item_missing_share")
+        )
+        .drop("_submitted")
+        .sort(ROW)
+    )
+    # Partial: not finished by the export's own flag, else progress below 100%, else items left
+    # unanswered (skipping one free-text box does not make a completed survey partial).
+    ledger.frame = frame.with_columns(
+        pl.coalesce(
+            ~pl.col("finished"), pl.col("progress") < 100, pl.col("answered") < pl.col("items")
+        ).alias("partial")
+    )
+
+
+def flag_partial(ledger: _Ledger, rules: ExportRules) -> None:
+    """Count the partial responses kept."""
+    partial = ledger.frame.filter(pl.col("partial")).height
+    ledger.record("partial", "partial responses kept with their item missingness", 0, partial)
+
+
+def flag_straightlining(ledger: _Ledger, rules: ExportRules) -> None:
+    """Count the respondents who straight-lined a Likert grid (kept)."""
+    ledger.record(
+        "straightlining",
+        f"same answer on every item of a Likert grid of at least {rules.straightlining_min_items} "
+        "items (flagged, kept)",
+        0,
+        ledger.frame.filter(pl.col("straightlined")).height,
+    )
+
+
+Rule = Callable[[_Ledger, ExportRules], None]
+# Removals on the export as read, then (after recoding) de-duplication, then the flags; each rule
+# is one counted row of the cleaning report, in this order.
+SCREENING: tuple[Rule, ...] = (
+    remove_excluded_status,
+    remove_missing_ids,
+    remove_unknown_sites,
+    remove_unknown_roles,
+)
+DEDUPLICATION: tuple[Rule, ...] = (remove_duplicate_ids, remove_duplicate_members)
+FLAGS: tuple[Rule, ...] = (describe_respondents, flag_partial, flag_straightlining)
+
+
+def invalid_code_notes(invalid: Mapping[str, int]) -> tuple[str, ...]:
+    """One note per variable whose answers held values outside its codes."""
+    return tuple(
+        f"{count} answer(s) to {var!r} held a value not among its codes or labels and were treated as missing"
+        for var, count in invalid.items()
+    )
+
+
 def clean_export(
     data: pl.DataFrame,
     *,
@@ -130,169 +356,29 @@ def clean_export(
     name: str = "export",
 ) -> Cleaned:
     """Remove previews/tests/spam, unknown sites and roles, repeat submissions; recode; flag."""
-    needed = [respondent.id_column, respondent.site_column, respondent.role_column]
-    optional = [
-        respondent.member_column,
-        respondent.status_column,
-        respondent.finished_column,
-        respondent.progress_column,
-        respondent.submitted_column,
-    ]
-    absent = [c for c in needed + [c for c in optional if c] if c not in data.columns]
-    absent_items = missing_columns(variables, wave, data.columns)
-    if absent or absent_items:
-        raise ValueError(
-            f"{name}: columns named in study.yaml are not in the export: "
-            + ", ".join([*(repr(c) for c in absent), *absent_items])
-        )
-    rows_in = data.height
-    frame = data.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    status = (
-        normalise_status(data[respondent.status_column], export_format, respondent.status_column)
-        if respondent.status_column
-        else pl.Series([None] * data.height, dtype=pl.String)
+    rules = ExportRules(
+        respondent, roles, variables, wave, export_format, site_ids, straightlining_min_items, name
     )
-    lookup = role_lookup(roles, respondent.role_codes)
-    frame = frame.with_columns(
-        pl.col(respondent.id_column).str.strip_chars().alias(RESPONSE),
-        (
-            pl.col(respondent.member_column).str.strip_chars()
-            if respondent.member_column
-            else pl.lit(None, dtype=pl.String)
-        ).alias(MEMBER),
-        status.alias("status"),
-        pl.col(respondent.site_column).str.strip_chars().alias("site_id"),
-        pl.col(respondent.role_column).str.strip_chars().alias("_role_code"),
-        map_roles(data.get_column(respondent.role_column), lookup).alias("role"),
-    )
-    frame = frame.with_columns(
-        pl.when(pl.col(RESPONSE) == "").then(None).otherwise(pl.col(RESPONSE)).alias(RESPONSE),
-        pl.when(pl.col(MEMBER) == "").then(None).otherwise(pl.col(MEMBER)).alias(MEMBER),
-    )
-    ledger = _Ledger(frame)
+    check_columns(data, rules)
+    ledger = _Ledger(identify(data, rules))
     ledger.record("read", f"rows read from {name}", 0, 0)
-    excluded = [s.strip().lower() for s in respondent.exclude_status]
-    ledger.remove(
-        "exclude_status",
-        f"previews, tests and spam by status ({', '.join(respondent.exclude_status) or 'none'})",
-        pl.col("status").str.strip_chars().str.to_lowercase().is_in(excluded),
-        "excluded status",
-        pl.col("status"),
-    )
-    ledger.remove(
-        "missing_id",
-        f"no response id in {respondent.id_column!r}",
-        pl.col(RESPONSE).is_null(),
-        "missing response id",
-        pl.lit(None, dtype=pl.String),
-    )
-    ledger.remove(
-        "unknown_site",
-        f"{respondent.site_column!r} is not a known site id",
-        ~pl.col("site_id").is_in(site_ids.implode()) | pl.col("site_id").is_null(),
-        "unknown site",
-        pl.col("site_id"),
-    )
-    ledger.remove(
-        "unknown_role",
-        f"{respondent.role_column!r} is not one of role_codes",
-        pl.col("role").is_null(),
-        "unknown role code",
-        pl.col("_role_code"),
-    )
+    for rule in SCREENING:
+        rule(ledger, rules)
     # Recode now: "most complete" in de-duplication needs the answered-item counts.
-    recoded = recode(ledger.frame, variables, wave)
-    items = len(variables)
-    ledger.frame = ledger.frame.select(
-        ROW,
-        RESPONSE,
-        MEMBER,
-        "status",
-        "site_id",
-        "role",
-        (
-            _flag(pl.col(respondent.finished_column))
-            if respondent.finished_column
-            else pl.lit(None, dtype=pl.Boolean)
-        ).alias("finished"),
-        (
-            pl.col(respondent.progress_column).str.strip_chars().cast(pl.Float64, strict=False)
-            if respondent.progress_column
-            else pl.lit(None, dtype=pl.Float64)
-        ).alias("progress"),
-        (
-            pl.col(respondent.submitted_column).str.strip_chars().str.to_datetime(strict=False)
-            if respondent.submitted_column
-            else pl.lit(None, dtype=pl.Datetime("us"))
-        ).alias("_submitted"),
-    ).join(recoded.frame, on=ROW, how="left", maintain_order="left")
-    ledger.frame = ledger.frame.with_columns(answered_expr(variables).alias("answered"))
-    # Keep the most complete submission, then the latest (by timestamp, else by export order):
-    # after this sort the first row of each id or member is the one kept.
-    ledger.frame = ledger.frame.sort(
-        ["answered", "_submitted", ROW], descending=True, nulls_last=True
-    )
-    ledger.remove(
-        "duplicate_id",
-        f"the same response id in {respondent.id_column!r} more than once",
-        ~pl.col(RESPONSE).is_first_distinct(),
-        "duplicate response id",
-        pl.lit(None, dtype=pl.String),
-    )
-    if respondent.member_column:
-        ledger.remove(
-            "duplicate_member",
-            f"repeat submissions by one member ({respondent.member_column!r}): most complete, then latest kept",
-            pl.col(MEMBER).is_not_null() & ~pl.col(MEMBER).is_first_distinct(),
-            "duplicate submission",
-            pl.lit(None, dtype=pl.String),
-        )
-    flag, grids = straightlining_exprs(variables, straightlining_min_items)
-    groups = role_groups(roles)
-    ledger.frame = (
-        ledger.frame.with_columns(
-            pl.lit(items, dtype=pl.Int64).alias("items"),
-            pl.col("role").replace_strict(groups, return_dtype=pl.String).alias("role_group"),
-            flag.alias("straightlined"),
-            grids.alias("straightlined_grids"),
-        )
-        .with_columns(
-            (1.0 - pl.col("answered") / pl.col("items")).fill_nan(0.0).alias("item_missing_share")
-        )
-        .drop("_submitted")
-        .sort(ROW)
-    )
-    # Partial: not finished by the export's own flag, else progress below 100%, else items left
-    # unanswered (skipping one free-text box does not make a completed survey partial).
-    ledger.frame = ledger.frame.with_columns(
-        pl.coalesce(
-            ~pl.col("finished"), pl.col("progress") < 100, pl.col("answered") < pl.col("items")
-        ).alias("partial")
-    )
-    kept = ledger.frame
-    partial = kept.filter(pl.col("partial")).height
-    ledger.record("partial", "partial responses kept with their item missingness", 0, partial)
-    ledger.record(
-        "straightlining",
-        f"same answer on every item of a Likert grid of at least {straightlining_min_items} items (flagged, kept)",
-        0,
-        kept.filter(pl.col("straightlined")).height,
-    )
-    removed = ledger.removed_frame()
+    recoded = recode_items(ledger, rules)
+    for rule in (*DEDUPLICATION, *FLAGS):
+        rule(ledger, rules)
+    kept, removed = ledger.frame, ledger.removed_frame()
     # Every row read is accounted for: kept or removed with a reason (checked even under -O).
-    if kept.height + removed.height != rows_in:
+    if kept.height + removed.height != data.height:
         raise RuntimeError(
-            f"{name}: cleaning lost rows: {rows_in} read, {kept.height} kept + {removed.height} removed"
+            f"{name}: cleaning lost rows: {data.height} read, {kept.height} kept + {removed.height} removed"
         )
-    notes = [
-        f"{count} answer(s) to {var!r} held a value not among its codes or labels and were treated as missing"
-        for var, count in recoded.invalid.items()
-    ]
     return Cleaned(
         kept=kept,
         removed=removed,
         steps=pl.DataFrame(ledger.steps),
-        rows_in=rows_in,
+        rows_in=data.height,
         invalid_codes=recoded.invalid,
-        notes=tuple(notes),
+        notes=invalid_code_notes(recoded.invalid),
     )

@@ -2,8 +2,9 @@
 
 Every statistic is computed from sums per (site, role) cell, so the work grows with the number of
 cells, not of respondents: a breakdown group is a set of cells, a site is the cluster (PSU).
-The weighted formulas are those of tasks.survey.stats (Taylor linearisation, clusters sampled with
-replacement), written as polars aggregations instead of one call per estimate.
+The weighted formulas are those of the scalar references weighted_proportion and likert_mean in
+tests/reference_stats.py (Taylor linearisation, clusters sampled with replacement), written as
+polars aggregations instead of one call per estimate.
 """
 
 from __future__ import annotations

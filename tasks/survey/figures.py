@@ -13,8 +13,9 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from schemas.study_config import StudyConfig
 from tasks.survey.coverage import COVERAGE_COLUMNS
-from tasks.survey.estimates import ALL
+from tasks.survey.estimates import ALL, breakdown_list
 from tasks.survey.freetext import UNCODED
 
 # No timestamps or version strings in the files: the same data gives byte-identical figures.
@@ -294,3 +295,42 @@ def change_figure(change: pl.DataFrame, wave_label: str, previous_label: str) ->
         symmetric=True,
     )
     return SurveyFigure("fig_change", title, data, png, svg)
+
+
+def coverage_breakdown(cfg: StudyConfig, wave: str) -> str:
+    """The breakdown coverage is drawn by: the first one that is a site attribute, else role."""
+    attributes = {*cfg.sites.attributes, *cfg.survey.waves[wave].site_attributes}
+    site_breakdowns = [b for b in breakdown_list(cfg.survey.breakdowns) if b in attributes]
+    return (site_breakdowns or ["role"])[0]
+
+
+def wave_figures(
+    cfg: StudyConfig,
+    wave: str,
+    estimates: pl.DataFrame,
+    coverage: pl.DataFrame,
+    freetext: pl.DataFrame | None,
+    change: pl.DataFrame | None,
+) -> list[SurveyFigure]:
+    """Key-code variables' proportions, free text by role, coverage, and change (later waves)."""
+    survey = cfg.survey
+    label = survey.waves[wave].label
+    figures = [
+        proportions_figure(estimates, k, v.question, label)
+        for k, v in survey.variables.items()
+        if wave in v.waves and v.type == "single_choice" and v.key_codes
+    ]
+    if freetext is not None:
+        role_labels = {k: r.label for k, r in cfg.roles.items()}
+        drawn = set(freetext["variable"].to_list())
+        figures.extend(
+            freetext_figure(freetext, fkey, survey.variables[d.variable].question, label, role_labels)
+            for fkey, d in survey.freetext.items()
+            if d.variable in drawn
+        )
+    figures.append(coverage_figure(coverage, coverage_breakdown(cfg, wave), label))
+    if change is not None:
+        previous = change["previous_wave"][0] if change.height else None
+        prev_label = survey.waves[previous].label if previous in survey.waves else "previous wave"
+        figures.append(change_figure(change, label, prev_label))
+    return figures

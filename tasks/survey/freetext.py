@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from schemas.study_config import FreeTextDictionary
+from tasks.privacy import pseudonymise
 from tasks.qualitative.reliability import kappa_from_counts
+from tasks.redaction import redact_column
 from tasks.survey.estimates import ALL, wilson_exprs, z_value
+from tasks.survey.instrument import value_column
 
 UNCODED = "_uncoded"  # category slugs start with a letter, so this never names a real one
 UNCODED_LABEL = "(no category matched)"
 TEXT = "_text"
+# A human-coded sample: the export's response id of each answer and a category it was coded with.
+HUMAN_COLUMNS = ("response_id", "category")
 
 
 def category_pattern(patterns: Sequence[str]) -> str:
@@ -197,7 +202,8 @@ def agreement_table(
     """Per category, dictionary against human coding of the same answers: counts and Cohen's kappa.
 
     human: response_id, category (several rows per answer; a blank category = coded as none).
-    `coded` must still carry the export's response ids: human coders saw those, not pseudonyms.
+    Human coders saw the export's response ids: `human` carries them pseudonymised with the key
+    and prefix of `coded`'s ids (see `pseudonymise_human`), so the two meet on pseudonyms.
     """
     notes: list[str] = []
     human = human.select(
@@ -265,3 +271,64 @@ def agreement_table(
             }
         )
     return pl.DataFrame(rows, schema=AGREEMENT_SCHEMA), tuple(notes)
+
+
+def pseudonymise_human(
+    human: pl.DataFrame, key: bytes, prefix: str, response: str = "response_id"
+) -> pl.DataFrame:
+    """A human-coded sample with its response ids replaced by the respondents' keyed pseudonyms."""
+    ids = human[response].cast(pl.String).str.strip_chars()
+    return human.with_columns(pseudonymise(ids, key, prefix).alias(response))
+
+
+@dataclass(frozen=True, eq=False)
+class WaveFreeText:
+    """A wave's free-text tables, every dictionary stacked, and what coding noted."""
+
+    frequencies: pl.DataFrame
+    coded: pl.DataFrame
+    uncoded: pl.DataFrame
+    agreement: pl.DataFrame
+    notes: tuple[str, ...]
+
+
+def wave_freetext(
+    responses: pl.DataFrame,
+    id_column: str,
+    membership: pl.DataFrame,
+    dictionaries: Mapping[str, FreeTextDictionary],
+    human: Mapping[str, pl.DataFrame],
+    breakdowns: Sequence[str],
+    wave: str,
+    redaction: re.Pattern[str],
+    confidence: float = 0.95,
+) -> WaveFreeText:
+    """Code each dictionary's answers; frequencies, coded rows, redacted remainder, agreement."""
+    # responses: id_column and each dictionary variable's `value_column`; human: per dictionary,
+    # its human-coded sample with pseudonymised response ids (see `pseudonymise_human`).
+    notes: list[str] = []
+    frequencies, coded_rows, uncoded, agreements = [], [], [], []
+    for fkey, dictionary in dictionaries.items():
+        coded = code_answers(responses, id_column, value_column(dictionary.variable), dictionary)
+        notes.extend(coded.notes)
+        if fkey in human:
+            table, more = agreement_table(coded, id_column, human[fkey], dictionary, fkey, wave)
+            agreements.append(table)
+            notes.extend(more)
+        frequencies.append(
+            category_frequencies(
+                coded, id_column, membership, dictionary, fkey, breakdowns, wave, confidence
+            )
+        )
+        coded_rows.append(coded_long(coded, id_column, fkey, wave))
+        uncoded.append(uncoded_answers(coded, id_column, fkey, dictionary.variable, wave))
+    # Open answers are published for a human coder, so names and contact details typed into
+    # them are redacted first, with the same rules as qualitative quotes.
+    remainder = pl.concat(uncoded)
+    return WaveFreeText(
+        frequencies=pl.concat(frequencies),
+        coded=pl.concat(coded_rows),
+        uncoded=remainder.with_columns(redact_column(remainder["text"], redaction)),
+        agreement=pl.concat(agreements) if agreements else pl.DataFrame(schema=AGREEMENT_SCHEMA),
+        notes=tuple(notes),
+    )

@@ -1,11 +1,15 @@
-"""Survey statistics: intervals, design-based estimates, association tests and raking."""
+"""Survey statistics: association tests, the two-proportion test and raking with its design effect.
+
+The design-based estimates themselves are computed vectorised in tasks.survey.estimates and
+tasks.survey.change; their scalar reference implementations (weighted proportion, Likert mean,
+Wilson interval, difference of independent estimates) live with the tests, in
+tests/reference_stats.py, where they are checked against statsmodels and scipy.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -15,17 +19,11 @@ from scipy import stats
 __all__ = [
     "AssociationTest",
     "DifferenceEstimate",
-    "MeanEstimate",
-    "ProportionEstimate",
     "RakingResult",
     "chi_square_test",
     "kish_design_effect",
-    "likert_mean",
     "rake_weights",
     "two_proportion_test",
-    "weighted_difference",
-    "weighted_proportion",
-    "wilson_interval",
 ]
 
 NAN = float("nan")
@@ -37,36 +35,6 @@ _MARGIN_TOTAL_RTOL = 1e-9
 _TRIM_SLACK = 1e-9
 # Chi-square's approximation is conventionally distrusted when an expected count falls below 5.
 _MIN_EXPECTED = 5.0
-
-
-@dataclass(frozen=True)
-class ProportionEstimate:
-    """A design-based weighted proportion with its linearised standard error."""
-
-    estimate: float
-    se: float
-    lower: float
-    upper: float
-    n: int
-    n_clusters: int
-    effective_n: float
-    design_effect: float
-    confidence: float
-
-
-@dataclass(frozen=True)
-class MeanEstimate:
-    """A design-based weighted mean (e.g. of a Likert item) with its linearised standard error."""
-
-    estimate: float
-    se: float
-    lower: float
-    upper: float
-    n: int
-    n_clusters: int
-    effective_n: float
-    design_effect: float
-    confidence: float
 
 
 @dataclass(frozen=True)
@@ -112,163 +80,10 @@ class RakingResult:
 
 
 def _z_value(confidence: float) -> float:
+    """Two-sided normal critical value; confidence must lie strictly between 0 and 1."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
     return float(stats.norm.isf((1.0 - confidence) / 2.0))
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, clipped to [0, 1]; (nan, nan) when n is 0."""
-    z = _z_value(confidence)
-    if n < 0 or successes < 0 or successes > n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
-    if n == 0:
-        return NAN, NAN
-    p = successes / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    centre = (p + z2 / (2.0 * n)) / denom
-    half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
-    return min(max(centre - half, 0.0), 1.0), min(max(centre + half, 0.0), 1.0)
-
-
-def _factorize(labels: Iterable[Hashable]) -> tuple[npt.NDArray[np.int64], int]:
-    index: dict[Hashable, int] = {}
-    codes = []
-    for label in labels:
-        if label is None or (isinstance(label, float) and math.isnan(label)):
-            raise ValueError("cluster labels must not be missing")
-        codes.append(index.setdefault(label, len(index)))
-    return np.asarray(codes, dtype=np.int64), len(index)
-
-
-_EstimateT = TypeVar("_EstimateT", ProportionEstimate, MeanEstimate)
-
-
-@dataclass(frozen=True)
-class _Linearised:
-    estimate: float
-    se: float
-    n: int
-    n_clusters: int
-    effective_n: float
-    srs_element_variance: float
-
-
-def _linearised_mean(
-    y: npt.ArrayLike,
-    weights: npt.ArrayLike | None,
-    clusters: Sequence[Hashable] | npt.ArrayLike | None,
-) -> _Linearised:
-    values = np.asarray(y, dtype=np.float64).ravel()
-    w = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
-    if w.shape != values.shape:
-        raise ValueError(f"weights has {w.size} values but y has {values.size}")
-    cluster_labels: list[Hashable] | None = None
-    if clusters is not None:
-        cluster_labels = list(np.asarray(clusters, dtype=object).ravel())
-        if len(cluster_labels) != values.size:
-            raise ValueError(f"clusters has {len(cluster_labels)} values but y has {values.size}")
-    if np.isinf(values).any():
-        raise ValueError("values must be finite or NaN (missing)")
-    used = ~np.isnan(values)
-    values, w = values[used], w[used]
-    if not (np.isfinite(w).all() and (w > 0).all()):
-        raise ValueError("weights of the units used must be finite and positive")
-    n = int(values.size)
-    if n == 0:
-        return _Linearised(NAN, NAN, 0, 0, NAN, NAN)
-    if cluster_labels is None:
-        psu = np.arange(n, dtype=np.int64)
-        n_psu = n
-    else:
-        psu, n_psu = _factorize(
-            label for label, keep in zip(cluster_labels, used, strict=True) if keep
-        )
-    total = float(w.sum())
-    estimate = float(np.dot(w, values) / total)
-    residual = w * (values - estimate)
-    psu_totals = np.bincount(psu, weights=residual, minlength=n_psu)
-    if n_psu > 1:
-        # PSUs treated as sampled with replacement: the G/(G-1) factor is the usual
-        # small-sample correction of the between-PSU variance of linearised totals.
-        variance = n_psu / (n_psu - 1) * float(np.dot(psu_totals, psu_totals)) / total**2
-        se = math.sqrt(variance)
-    else:
-        se = NAN
-    effective_n = total**2 / float(np.dot(w, w))
-    element_variance = float(np.dot(w, (values - estimate) ** 2) / total)
-    return _Linearised(estimate, se, n, n_psu, effective_n, element_variance)
-
-
-def _design_effect(se: float, element_variance: float, n: int) -> float:
-    srs_variance = element_variance / n if n else NAN
-    if not srs_variance > 0 or math.isnan(se):
-        return NAN
-    return se**2 / srs_variance
-
-
-def weighted_proportion(
-    y: npt.ArrayLike,
-    weights: npt.ArrayLike,
-    clusters: Sequence[Hashable] | npt.ArrayLike | None = None,
-    confidence: float = 0.95,
-) -> ProportionEstimate:
-    """Weighted proportion of 1s (NaN = missing) with Taylor-linearised, cluster-robust SE.
-
-    The variance of p = Σw·y/Σw treats clusters as PSUs sampled with replacement:
-    var = G/(G-1) · Σ_g (Σ_{i∈g} w_i (y_i - p))² / (Σw)², each unit its own PSU when no
-    clusters are given (this equals statsmodels' WLS intercept SE with cov_type="cluster",
-    resp. "HC1"). The interval is the normal one, p ± z·se, clipped to [0, 1]. The design
-    effect divides var by p(1-p)/n, so an unweighted unclustered sample has deff n/(n-1);
-    it is NaN when p is 0 or 1. With a single PSU, or no observed units, se is NaN.
-    """
-    z = _z_value(confidence)
-    values = np.asarray(y, dtype=np.float64)
-    observed = values[~np.isnan(values)]
-    if not np.isin(observed, (0.0, 1.0)).all():
-        raise ValueError("y must contain only 0, 1 or NaN (missing)")
-    lin = _linearised_mean(values, weights, clusters)
-    lower = max(lin.estimate - z * lin.se, 0.0) if not math.isnan(lin.se) else NAN
-    upper = min(lin.estimate + z * lin.se, 1.0) if not math.isnan(lin.se) else NAN
-    return _from_linearised(ProportionEstimate, lin, lower, upper, confidence)
-
-
-def _from_linearised(
-    kind: type[_EstimateT], lin: _Linearised, lower: float, upper: float, confidence: float
-) -> _EstimateT:
-    """A proportion or mean estimate from a linearised weighted mean and its interval."""
-    return kind(
-        estimate=lin.estimate,
-        se=lin.se,
-        lower=lower,
-        upper=upper,
-        n=lin.n,
-        n_clusters=lin.n_clusters,
-        effective_n=lin.effective_n,
-        design_effect=_design_effect(lin.se, lin.srs_element_variance, lin.n),
-        confidence=confidence,
-    )
-
-
-def likert_mean(
-    values: npt.ArrayLike,
-    weights: npt.ArrayLike | None = None,
-    clusters: Sequence[Hashable] | npt.ArrayLike | None = None,
-    confidence: float = 0.95,
-) -> MeanEstimate:
-    """Weighted mean of scores (NaN = missing) with the same linearised variance as proportions.
-
-    Unweighted and unclustered, the variance reduces to s²/n with s the ddof=1 standard
-    deviation, so the interval is exactly mean ± z·s/√n (normal, not Student t: survey
-    samples are large and design-based intervals are normal-theory). The design effect
-    divides var by (weighted ddof=0 element variance)/n, mirroring p(1-p)/n for proportions.
-    """
-    z = _z_value(confidence)
-    lin = _linearised_mean(values, weights, clusters)
-    lower = lin.estimate - z * lin.se
-    upper = lin.estimate + z * lin.se
-    return _from_linearised(MeanEstimate, lin, lower, upper, confidence)
 
 
 def chi_square_test(
@@ -324,7 +139,8 @@ def chi_square_test(
             method = "fisher"
         else:
             mc = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
-            p_value = float(stats.fisher_exact(integer_table, method=mc).pvalue)
+            # SciPy returns the Monte-Carlo p-value as a one-element array for some tables.
+            p_value = float(np.asarray(stats.fisher_exact(integer_table, method=mc).pvalue).item())
             method = "fisher_monte_carlo"
     return AssociationTest(
         method=method,
@@ -366,31 +182,6 @@ def two_proportion_test(
     pooled_var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
     if pooled_var > 0:
         statistic = diff / math.sqrt(pooled_var)
-        p_value = float(2 * stats.norm.sf(abs(statistic)))
-    else:
-        statistic = p_value = NAN
-    return DifferenceEstimate(
-        estimate=diff,
-        se=se,
-        lower=diff - z_crit * se,
-        upper=diff + z_crit * se,
-        statistic=statistic,
-        p_value=p_value,
-        confidence=confidence,
-    )
-
-
-def weighted_difference(
-    est1: ProportionEstimate | MeanEstimate,
-    est2: ProportionEstimate | MeanEstimate,
-    confidence: float = 0.95,
-) -> DifferenceEstimate:
-    """Difference est2 - est1 of independent estimates: se = sqrt(se1² + se2²), normal test."""
-    z_crit = _z_value(confidence)
-    diff = est2.estimate - est1.estimate
-    se = math.sqrt(est1.se**2 + est2.se**2)
-    if se > 0:
-        statistic = diff / se
         p_value = float(2 * stats.norm.sf(abs(statistic)))
     else:
         statistic = p_value = NAN

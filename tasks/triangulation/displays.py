@@ -1,6 +1,7 @@
 """Joint displays, the meta-matrix and the convergence table for a study's propositions.
 
-Pure: frames in, frames out. `triangulate` builds all three tables; `join_review` adds the
+Pure: frames in, frames out. One function per step: `joint_displays`, `convergence_table` and
+`meta_matrix` (from the convergence table); `triangulate` composes them. `join_review` adds the
 researcher's confirmations (review/triangulation.csv) without ever changing the computed codes.
 """
 
@@ -83,12 +84,28 @@ class _Rows:
         self.rows.append(row)
 
 
+def _theme_matches(prop: Proposition, codebook: pl.DataFrame) -> list[ThemeMatch]:
+    """The codebook nodes a proposition's themes name; a proposition must list at least one."""
+    if not prop.themes:
+        raise PropositionError(f"triangulation proposition {prop.id!r}: no themes listed")
+    return [resolve_theme(codebook, ref, prop.id) for ref in prop.themes]
+
+
+def _cases_total(matrix: pl.DataFrame) -> int:
+    return matrix.select("case").n_unique()
+
+
+def _union_counts(matrix: pl.DataFrame, matches: Sequence[ThemeMatch]) -> pl.DataFrame:
+    """Per case: codings of any code under any of the proposition's themes."""
+    return case_counts(matrix, sorted({cid for m in matches for cid in m.code_ids}))
+
+
 def _case_list(counts: pl.DataFrame) -> str:
     return ", ".join(counts.filter(pl.col("present")).get_column("case").to_list()) or "none"
 
 
-def _qual_rows(out: _Rows, matches: Sequence[ThemeMatch], qual: QualTables) -> pl.DataFrame:
-    total = qual.matrix.select("case").n_unique()
+def _qual_rows(out: _Rows, matches: Sequence[ThemeMatch], qual: QualTables) -> None:
+    total = _cases_total(qual.matrix)
     for m in matches:
         c = case_counts(qual.matrix, m.code_ids)
         present = int(c.get_column("present").sum())
@@ -96,8 +113,7 @@ def _qual_rows(out: _Rows, matches: Sequence[ThemeMatch], qual: QualTables) -> p
         out.add("qual", "codings", f"{m.level}: {m.path}",
                 f"{codings} codings in {present} of {total} cases ({_case_list(c)}); {len(m.code_ids)} code(s)",
                 value=float(codings), n=total, cases=present)
-    union = sorted({cid for m in matches for cid in m.code_ids})
-    counts = case_counts(qual.matrix, union)
+    counts = _union_counts(qual.matrix, matches)
     if len(matches) > 1:
         present = int(counts.get_column("present").sum())
         codings = int(counts.get_column("codings").sum())
@@ -108,7 +124,6 @@ def _qual_rows(out: _Rows, matches: Sequence[ThemeMatch], qual: QualTables) -> p
     for q in strongest_quotes(qual.quotes, paths).iter_rows(named=True):
         who = ", ".join(x for x in (q["case"], q["role"], q["source_type"]) if x)
         out.add("qual", "quote", f"quote {q['quote_id']}", f"“{q['text']}” ({who})")
-    return counts
 
 
 def _quant_rows(out: _Rows, ev: QuantEvidence, breakdown: str | None) -> None:
@@ -142,45 +157,81 @@ def _quant_rows(out: _Rows, ev: QuantEvidence, breakdown: str | None) -> None:
                 wave=r["wave"], value=r["value"], lower=r["lower"], upper=r["upper"], n=r["n2"])
 
 
+def joint_displays(
+    propositions: Sequence[Proposition], variables: dict[str, Variable], qual: QualTables, survey: SurveyTables
+) -> pl.DataFrame:
+    """Each proposition's qualitative and survey evidence side by side, in declared order."""
+    joint: list[dict[str, object]] = []
+    for prop in propositions:
+        matches = _theme_matches(prop, qual.codebook)
+        ev = quantitative_evidence(prop, variables, survey)
+        rows = _Rows(prop)
+        _qual_rows(rows, matches, qual)
+        _quant_rows(rows, ev, prop.quantitative.breakdown)
+        joint.extend(rows.rows)
+    return pl.DataFrame(joint, schema=JOINT_SCHEMA)
+
+
+def _convergence_row(
+    prop: Proposition, matches: Sequence[ThemeMatch], present: int, total: int, ev: QuantEvidence
+) -> dict[str, object]:
+    support = qualitative_support(present, total)
+    verdict = judge(prop, ev)
+    code = convergence_code(support, verdict.result)
+    rule = (f"qualitative (≥ half the cases → supported, some → partial, none → absent): present in {present} "
+            f"of {total} cases → {support}. quantitative {verdict.rule}. {support} × {verdict.result} → {code}")
+    return {"proposition_id": prop.id, "statement": prop.statement,
+            "themes": LIST_SEPARATOR.join(m.path for m in matches), "variable": prop.quantitative.variable,
+            "expect": prop.expect, "cases_present": present, "cases_total": total, "qual_support": support,
+            "quant_headline": headline(prop, ev), "quant_result": verdict.result, "convergence": code,
+            "rule": rule, "reviewer_status": UNREVIEWED, "reviewer_note": None}
+
+
+def convergence_table(
+    propositions: Sequence[Proposition], variables: dict[str, Variable], codebook: pl.DataFrame,
+    matrix: pl.DataFrame, survey: SurveyTables,
+) -> pl.DataFrame:
+    """Per proposition: qualitative support, quantitative verdict and convergence code, unreviewed."""
+    total = _cases_total(matrix)
+    rows = []
+    for prop in propositions:
+        matches = _theme_matches(prop, codebook)
+        ev = quantitative_evidence(prop, variables, survey)
+        present = int(_union_counts(matrix, matches).get_column("present").sum())
+        rows.append(_convergence_row(prop, matches, present, total, ev))
+    return pl.DataFrame(rows, schema=CONVERGENCE_SCHEMA)
+
+
+def meta_matrix(
+    propositions: Sequence[Proposition], codebook: pl.DataFrame, matrix: pl.DataFrame, convergence: pl.DataFrame
+) -> pl.DataFrame:
+    """Proposition × case: codings of the proposition's themes beside its convergence coding."""
+    # The survey side (headline, verdict, code) is taken from the convergence table: the review
+    # joined there never changes those columns, so the meta-matrix equals the unreviewed one.
+    coded = {r["proposition_id"]: r for r in convergence.iter_rows(named=True)}
+    meta: list[pl.DataFrame] = []
+    for prop in propositions:
+        if prop.id not in coded:
+            raise PropositionError(f"triangulation proposition {prop.id!r} is missing from the convergence table")
+        c = coded[prop.id]
+        counts = _union_counts(matrix, _theme_matches(prop, codebook))
+        meta.append(counts.select(
+            pl.lit(prop.id).alias("proposition_id"), "case", pl.lit(c["themes"]).alias("themes"), "codings",
+            "sources", "present", pl.lit(c["quant_headline"]).alias("quant_headline"),
+            pl.lit(c["quant_result"]).alias("quant_result"), pl.lit(c["convergence"]).alias("convergence"),
+        ))
+    return pl.concat(meta).cast(META_SCHEMA) if meta else pl.DataFrame(schema=META_SCHEMA)  # type: ignore[arg-type]
+
+
 def triangulate(
     propositions: Sequence[Proposition], variables: dict[str, Variable], qual: QualTables, survey: SurveyTables
 ) -> Triangulation:
-    """Joint displays, meta-matrix and convergence for every proposition, in declared order."""
-    joint: list[dict[str, object]] = []
-    meta: list[pl.DataFrame] = []
-    conv: list[dict[str, object]] = []
-    total = qual.matrix.select("case").n_unique()
-    for prop in propositions:
-        if not prop.themes:
-            raise PropositionError(f"triangulation proposition {prop.id!r}: no themes listed")
-        matches = [resolve_theme(qual.codebook, ref, prop.id) for ref in prop.themes]
-        ev = quantitative_evidence(prop, variables, survey)
-        rows = _Rows(prop)
-        counts = _qual_rows(rows, matches, qual)
-        _quant_rows(rows, ev, prop.quantitative.breakdown)
-        joint.extend(rows.rows)
-        present = int(counts.get_column("present").sum())
-        support = qualitative_support(present, total)
-        verdict = judge(prop, ev)
-        code = convergence_code(support, verdict.result)
-        head = headline(prop, ev)
-        themes = LIST_SEPARATOR.join(m.path for m in matches)
-        rule = (f"qualitative (≥ half the cases → supported, some → partial, none → absent): present in {present} "
-                f"of {total} cases → {support}. quantitative {verdict.rule}. {support} × {verdict.result} → {code}")
-        conv.append({"proposition_id": prop.id, "statement": prop.statement, "themes": themes,
-                     "variable": prop.quantitative.variable, "expect": prop.expect, "cases_present": present,
-                     "cases_total": total, "qual_support": support, "quant_headline": head,
-                     "quant_result": verdict.result, "convergence": code, "rule": rule,
-                     "reviewer_status": UNREVIEWED, "reviewer_note": None})
-        meta.append(counts.select(
-            pl.lit(prop.id).alias("proposition_id"), "case", pl.lit(themes).alias("themes"), "codings", "sources",
-            "present", pl.lit(head).alias("quant_headline"), pl.lit(verdict.result).alias("quant_result"),
-            pl.lit(code).alias("convergence"),
-        ))
+    """Joint displays, meta-matrix and convergence for every proposition, as the three steps make them."""
+    convergence = convergence_table(propositions, variables, qual.codebook, qual.matrix, survey)
     return Triangulation(
-        joint_displays=pl.DataFrame(joint, schema=JOINT_SCHEMA),
-        meta_matrix=pl.concat(meta).cast(META_SCHEMA) if meta else pl.DataFrame(schema=META_SCHEMA),  # type: ignore[arg-type]
-        convergence=pl.DataFrame(conv, schema=CONVERGENCE_SCHEMA),
+        joint_displays=joint_displays(propositions, variables, qual, survey),
+        meta_matrix=meta_matrix(propositions, qual.codebook, qual.matrix, convergence),
+        convergence=convergence,
     )
 
 

@@ -1,7 +1,8 @@
-"""The triangulation step: read the case-study and survey tables, set them side by side, publish.
+"""Triangulation's steps: joint displays, convergence coding, the meta-matrix and the summary.
 
-Reads the researcher-owned review/triangulation.csv when it exists and joins its confirmations
-in; the pipeline never writes to that key.
+Each step is a pure function of the tables it declares (see tasks/triangulation/pipeline.py).
+Convergence joins the researcher-owned review file (raw input "review.triangulation", i.e.
+review/triangulation.csv in the store) when it exists; the pipeline never writes that file.
 """
 
 from __future__ import annotations
@@ -9,107 +10,122 @@ from __future__ import annotations
 import io
 
 import polars as pl
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from schemas.manifest import OutputRecord
-from schemas.registry import model_for
-from schemas.study_config import StudyConfig
-from tasks.context import RunContext
-from tasks.phase import PhaseResult
-from tasks.storage.catalog import review_key
-from tasks.triangulation.displays import QualTables, join_review, triangulate
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import CASES_CODEBOOK, MATRIX, QUOTES
+from schemas.datasets.survey import ASSOCIATIONS, CHANGE, ESTIMATES, FREETEXT
+from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
+from tasks.step import StepInput, StepOutput
+from tasks.triangulation import displays
+from tasks.triangulation.displays import QualTables, join_review
 from tasks.triangulation.qualitative import PropositionError
 from tasks.triangulation.quantitative import SurveyTables
 
-PHASE = "triangulation"
-REVIEW_FILE = "triangulation.csv"
-SURVEY_TABLES = ("estimates", "associations", "change", "freetext")
+# The review file's logical input name (tasks/storage/runs.py names review/<name>.csv
+# "review.<name>") and where the researcher edits it, for messages.
+REVIEW_INPUT = "review.triangulation"
+REVIEW_PATH = "review/triangulation.csv"
 
 
-def empty_table(dataset: str) -> pl.DataFrame:
+def empty_table(dataset: Dataset) -> pl.DataFrame:
     """A zero-row frame with a dataset's contract columns."""
-    columns = model_for(dataset).to_schema().columns
+    if dataset.model is None:
+        raise KeyError(f"dataset {dataset.name!r} is a {dataset.kind}, not a table")
+    columns = dataset.model.to_schema().columns
     return pl.DataFrame(schema={name: col.dtype.type for name, col in columns.items()})
 
 
-def ordered_waves(cfg: StudyConfig) -> tuple[str, ...]:
-    """Survey wave keys, earlier phase first."""
-    return tuple(sorted(cfg.survey.waves, key=lambda w: cfg.survey.waves[w].phase))
+def _or_empty(inp: StepInput, dataset: Dataset, wave: str | None = None) -> pl.DataFrame:
+    """A table when an earlier phase published it, else a contract-shaped empty one."""
+    frame = inp.maybe(dataset, wave)
+    return frame if frame is not None else empty_table(dataset)
 
 
-def _read(ctx: RunContext, upstream: dict[str, OutputRecord], dataset: str, required: bool) -> pl.DataFrame:
-    rec = upstream.get(dataset)
-    if rec is None:
-        if required:
-            raise PropositionError(f"triangulation needs {dataset!r}, which no earlier phase published")
-        return empty_table(dataset)
-    return ctx.read_table(rec)
+def _case_table(inp: StepInput, dataset: Dataset) -> pl.DataFrame:
+    """A case-study table; required as soon as the study declares propositions."""
+    if inp.maybe(dataset) is None and inp.config.triangulation.propositions:
+        raise PropositionError(f"triangulation needs {inp.name(dataset)!r}, which no earlier phase published")
+    return _or_empty(inp, dataset)
 
 
-def read_review(ctx: RunContext) -> pl.DataFrame | None:
-    """review/triangulation.csv as string columns, or None when the researcher has not written one."""
-    store = ctx.store()
-    key = review_key(REVIEW_FILE)
-    if not store.exists(key):
+def survey_tables(inp: StepInput) -> SurveyTables:
+    """Every wave's survey tables concatenated in wave order (contract-shaped empties where absent)."""
+    def every_wave(dataset: Dataset) -> pl.DataFrame:
+        parts = [_or_empty(inp, dataset, w) for w in inp.waves]
+        return pl.concat(parts, how="diagonal_relaxed") if parts else empty_table(dataset)
+
+    return SurveyTables(
+        waves=inp.waves, estimates=every_wave(ESTIMATES), associations=every_wave(ASSOCIATIONS),
+        change=every_wave(CHANGE), freetext=every_wave(FREETEXT),
+    )
+
+
+def read_review(inp: StepInput) -> pl.DataFrame | None:
+    """The researcher's review as string columns, or None when it has not been written."""
+    # Only review/triangulation.csv is the review; another file of that stem is not read.
+    if REVIEW_INPUT not in inp.files or inp.file(REVIEW_INPUT).original_name != REVIEW_PATH.rsplit("/", 1)[-1]:
         return None
-    text = store.get(key).decode("utf-8-sig")
+    text = inp.file(REVIEW_INPUT).data.decode("utf-8-sig")
     return pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=True)
 
 
-def survey_tables(ctx: RunContext, upstream: dict[str, OutputRecord], waves: tuple[str, ...]) -> SurveyTables:
-    """Every wave's survey tables read from upstream and concatenated."""
-    frames: dict[str, pl.DataFrame] = {}
-    for name in SURVEY_TABLES:
-        parts = [_read(ctx, upstream, f"survey.{w}.{name}", False) for w in waves]
-        frames[name] = pl.concat(parts, how="diagonal_relaxed")
-    return SurveyTables(waves=waves, estimates=frames["estimates"], associations=frames["associations"],
-                        change=frames["change"], freetext=frames["freetext"])
-
-
-def triangulation_step(ctx: RunContext, upstream: dict[str, OutputRecord]) -> PhaseResult:
-    """Joint displays, meta-matrix and convergence coding for every proposition of study.yaml."""
-    cfg = ctx.config()
-    props = cfg.triangulation.propositions
-    needed = bool(props)
+def joint_displays(inp: StepInput) -> StepOutput:
+    """Each proposition's case-study and survey evidence side by side."""
+    cfg = inp.config
     qual = QualTables(
-        codebook=_read(ctx, upstream, "cases.codebook", needed),
-        matrix=_read(ctx, upstream, "cases.matrix", needed),
-        quotes=_read(ctx, upstream, "cases.quotes", False),
+        codebook=_case_table(inp, CASES_CODEBOOK), matrix=_case_table(inp, MATRIX),
+        quotes=_or_empty(inp, QUOTES),
     )
-    result = triangulate(props, dict(cfg.survey.variables), qual, survey_tables(ctx, upstream, ordered_waves(cfg)))
-    review = read_review(ctx)
-    convergence, notes = join_review(result.convergence, review, review_key(REVIEW_FILE))
-    tables = {
-        "triangulation.joint_displays": result.joint_displays,
-        "triangulation.meta_matrix": result.meta_matrix,
-        "triangulation.convergence": convergence,
-    }
-    outputs = [ctx.write_table(name, frame, PHASE) for name, frame in tables.items()]
-    codes = convergence.get_column("convergence").to_list()
-    summary: dict[str, float | int | str] = {
-        "propositions": convergence.height,
+    frame = displays.joint_displays(cfg.triangulation.propositions, dict(cfg.survey.variables), qual,
+                                    survey_tables(inp))
+    return StepOutput(tables={JOINT_DISPLAYS: frame})
+
+
+def convergence(inp: StepInput) -> StepOutput:
+    """Convergence coding of every proposition, with the researcher's review joined in."""
+    cfg = inp.config
+    computed = displays.convergence_table(
+        cfg.triangulation.propositions, dict(cfg.survey.variables), _case_table(inp, CASES_CODEBOOK),
+        _case_table(inp, MATRIX), survey_tables(inp),
+    )
+    reviewed, notes = join_review(computed, read_review(inp), REVIEW_PATH)
+    return StepOutput(tables={CONVERGENCE: reviewed}, notes=tuple(notes))
+
+
+def meta_matrix(inp: StepInput) -> StepOutput:
+    """Cases × propositions, beside each proposition's convergence coding."""
+    frame = displays.meta_matrix(
+        inp.config.triangulation.propositions, _case_table(inp, CASES_CODEBOOK), _case_table(inp, MATRIX),
+        inp.table(CONVERGENCE),
+    )
+    return StepOutput(tables={META_MATRIX: frame})
+
+
+def summary(inp: StepInput) -> StepOutput:
+    """The phase's key figures, markdown and table artifact, from the convergence table."""
+    conv = inp.table(CONVERGENCE)
+    review = read_review(inp)
+    # Notes name review rows that match no proposition; the convergence step applied the same join.
+    notes = join_review(conv, review, REVIEW_PATH)[1]
+    codes = conv.get_column("convergence").to_list()
+    figures: dict[str, float | int | str] = {
+        "propositions": conv.height,
         "agreement": codes.count("agreement"),
         "partial_agreement": codes.count("partial agreement"),
         "silence": codes.count("silence"),
         "dissonance": codes.count("dissonance"),
-        "reviewed": int((convergence.get_column("reviewer_status") != "unreviewed").sum()),
+        "reviewed": int((conv.get_column("reviewer_status") != "unreviewed").sum()),
         "review_file": "present" if review is not None else "absent",
     }
     lines = [
         "## Triangulation",
-        f"{convergence.height} propositions: {summary['agreement']} agreement, {summary['partial_agreement']} "
-        f"partial agreement, {summary['silence']} silence, {summary['dissonance']} dissonance; "
-        f"{summary['reviewed']} reviewed ({review_key(REVIEW_FILE)} {summary['review_file']}).",
+        f"{conv.height} propositions: {figures['agreement']} agreement, {figures['partial_agreement']} "
+        f"partial agreement, {figures['silence']} silence, {figures['dissonance']} dissonance; "
+        f"{figures['reviewed']} reviewed ({REVIEW_PATH} {figures['review_file']}).",
         "",
         *(f"- **{r['proposition_id']}** ({r['convergence']}): qualitative {r['qual_support']}, "
-          f"quantitative {r['quant_result']} — {r['quant_headline']}" for r in convergence.iter_rows(named=True)),
+          f"quantitative {r['quant_result']} — {r['quant_headline']}" for r in conv.iter_rows(named=True)),
         *(f"- note: {n}" for n in notes),
     ]
-    table = convergence.select(
-        "proposition_id", "qual_support", "quant_result", "convergence", "reviewer_status"
-    ).to_dicts()
-    return PhaseResult(phase=PHASE, outputs=outputs, summary=summary, markdown="\n".join(lines), table=table)
-
-
-triangulation_task = task(name="triangulation", cache_policy=NO_CACHE)(triangulation_step)
+    table = conv.select("proposition_id", "qual_support", "quant_result", "convergence", "reviewer_status")
+    return StepOutput(summary=figures, markdown="\n".join(lines), table=table.to_dicts())

@@ -11,7 +11,7 @@ from tasks.context import RunContext
 from tasks.demo.generator import generate_demo_study
 from tasks.storage.runs import ingest_inputs
 from tasks.storage.store import open_store
-from tasks.survey.steps import survey_wave_step
+from tests.tasks.survey.wave_run import run_wave as run_wave_steps
 
 pytestmark = pytest.mark.bench
 SCALE = 10
@@ -41,6 +41,6 @@ def test_bench_survey_wave_scale_10(benchmark, scaled_study: Path, tmp_path: Pat
             store_url=str(tmp_path / "store"), run_id=f"bench-{next(counter)}",
             config_path=str(scaled_study), inputs=inputs,
         )
-        return len(survey_wave_step(ctx, wave, {}).outputs)
+        return len(run_wave_steps(ctx, wave).phase().outputs)
 
     assert benchmark.pedantic(run_wave, rounds=2, iterations=1) > 20

@@ -40,7 +40,7 @@ def test_runs_on_an_empty_store(tmp_path: Path) -> None:
 
 def test_runs_lists_full_run_ids_and_marks_latest(tmp_path: Path) -> None:
     from schemas.manifest import Manifest, PhaseRecord
-    from schemas.study_config import PHASES
+    from schemas.phases import PHASES
     from tasks.storage.runs import publish_run
     from tasks.storage.store import open_store
 

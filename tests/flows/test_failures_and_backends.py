@@ -13,11 +13,11 @@ from tasks.storage.store import open_store
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_corrupted_wave2_fails_only_wave2_and_keeps_latest(demo_copy: Path, tmp_path: Path) -> None:
+def test_corrupted_wave2_fails_only_wave2_and_keeps_latest(demo_run, tmp_path: Path) -> None:
     from flows.study import StudyRunFailed, study_flow
 
-    store_url = str(tmp_path / "store")
-    good = study_flow(str(demo_copy), store_url)
+    demo_copy, store_url = demo_run.copy(tmp_path)
+    good = demo_run.manifest
     store = open_store(store_url)
     report_key = good.output("report.html").key
     report_before = store.get(report_key)

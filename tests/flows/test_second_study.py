@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.study_config import PHASES
+from schemas.phases import PHASES
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "small_study" / "make_small_study.py"

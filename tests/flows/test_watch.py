@@ -11,16 +11,14 @@ from schemas.study_config import load_study_config
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_watch_announces_changed_phases_only(demo_copy: Path, tmp_path: Path) -> None:
-    from flows.study import study_flow
+def test_watch_announces_changed_phases_only(demo_run, tmp_path: Path) -> None:
     from flows.watch import watch_flow
 
-    store = str(tmp_path / "store")
-    before_any_run = watch_flow(str(demo_copy), store)
+    before_any_run = watch_flow(str(demo_run.config), str(tmp_path / "empty-store"))
     assert [e["studyflow.phase"] for e in before_any_run] == [
         "scoping", "survey_w1", "case_studies", "survey_w2"
     ]
-    study_flow(str(demo_copy), store)
+    demo_copy, store = demo_run.copy(tmp_path / "copy")
     assert watch_flow(str(demo_copy), store) == []
 
     cfg = load_study_config(demo_copy)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from tasks.demo.qda_project import project_from_rows
 from tasks.ingest.qdpx import QdaProject, stable_guid, write_qdc, write_qdpx
 
 CODEBOOK: dict[str, list[str]] = {
@@ -199,7 +200,7 @@ def project(name: str, sources: list[Source]) -> QdaProject:
                            ("participant_id", s.participant)):
             if value is not None:
                 variables.append({"source_guid": sg, "name": var, "value": value})
-    return QdaProject.from_rows(
+    return project_from_rows(
         name,
         codes=codebook_rows(),
         sources=[{"guid": stable_guid("mini-source", s.name), "name": s.name, "text": s.text} for s in sources],

@@ -14,13 +14,35 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import run_steps
 
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import (
+    AREA_RANKING,
+    CASE_SELECTION,
+    CASES_CODEBOOK,
+    CASES_SEGMENTS,
+    CASES_SOURCES,
+    DISAGREEMENTS,
+    FRAMEWORK,
+    PROJECT,
+    QUOTES,
+    RELIABILITY,
+    SELECTION_SETS,
+    SITE_PROFILES,
+    THEME_PRESENCE,
+)
+from schemas.datasets.survey import ANSWERS, RESPONDENTS
+from schemas.manifest import OutputRecord
+from schemas.phases import SURVEY_PHASES
 from schemas.study_config import StudyConfig, load_study_config
 from tasks.context import RunContext
 from tasks.ingest.qdpx import read_qdpx
-from tasks.phase import PhaseResult
-from tasks.qualitative import steps
+from tasks.phase import PhaseResult, phase_result
+from tasks.qualitative.inputs import role_map
 from tasks.qualitative.model import SEGMENT_COLUMNS, build_model
+from tasks.qualitative.pipeline import CASE_STEPS, SCOPING_STEPS
+from tasks.step_io import execute_step, records_of
 from tasks.storage.runs import ingest_inputs
 from tasks.storage.store import open_store
 
@@ -29,7 +51,7 @@ generator = pytest.importorskip("tasks.demo.generator")
 
 @dataclass(frozen=True)
 class DemoRun:
-    """The demo study after scoping, survey wave 1 (when available) and the case studies."""
+    """The demo study after scoping, survey wave 1 (respondents and answers) and the case studies."""
 
     root: Path
     cfg: StudyConfig
@@ -39,14 +61,29 @@ class DemoRun:
     counts: dict[str, int]
     timings: dict[str, float]
 
-    def table(self, dataset: str) -> pl.DataFrame:
-        """A published table, read back through its contract."""
-        return self.ctx.read_table({**self.scoping.by_dataset(), **self.cases.by_dataset()}[dataset])
+    def table(self, dataset: Dataset) -> pl.DataFrame:
+        """A written table, read back through its contract."""
+        return self.ctx.read_table({**self.scoping.by_dataset(), **self.cases.by_dataset()}[dataset.resolve()])
+
+
+def _wave_one_frame(ctx: RunContext, cfg: StudyConfig) -> dict[str, OutputRecord]:
+    """The first wave's survey steps, up to the respondents and answers the selection reads."""
+    from tasks.survey.pipeline import STEPS as SURVEY_STEPS
+
+    wave = cfg.survey.wave_for_phase(SURVEY_PHASES[0])
+    wanted = {RESPONDENTS.resolve(wave=wave), ANSWERS.resolve(wave=wave)}
+    available: dict[str, OutputRecord] = {}
+    for step in SURVEY_STEPS:
+        if wanted <= set(available):
+            break
+        if step.applies(cfg, wave):
+            available.update(records_of([execute_step(ctx, step, wave, available)]))
+    return available
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """Generate the demo (seed 2013, scale 1) and run the qualitative steps on a file store."""
+    """Generate the demo (seed 2013, scale 1) and run the qualitative step lists on a file store."""
     root = tmp_path_factory.mktemp("demo")
     study = generator.generate_demo_study(root / "study", seed=2013, scale=1)
     cfg = load_study_config(study.config_path)
@@ -54,16 +91,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
                      inputs=tuple(ingest_inputs(open_store(str(root / "store")), cfg)))
     timings = {}
     start = time.perf_counter()
-    scoping = steps.scoping_step(ctx)
+    scoping = run_steps(ctx, SCOPING_STEPS, {})
     timings["scoping"] = time.perf_counter() - start
-    upstream = dict(scoping.by_dataset())
-    from tasks.survey.steps import survey_wave_step
-
-    upstream.update(survey_wave_step(ctx, cfg.survey.wave_for_phase("survey_w1"), {}).by_dataset())
+    upstream = {**records_of(scoping), **_wave_one_frame(ctx, cfg)}
     start = time.perf_counter()
-    cases = steps.case_studies_step(ctx, upstream)
+    cases = run_steps(ctx, CASE_STEPS, upstream)
     timings["case_studies"] = time.perf_counter() - start
-    return DemoRun(root, cfg, ctx, scoping, cases, dict(study.counts), timings)
+    return DemoRun(root, cfg, ctx, phase_result("scoping", scoping, ctx.run_id),
+                   phase_result("case_studies", cases, ctx.run_id), dict(study.counts), timings)
 
 
 def _projects(run: DemoRun, pattern: str) -> list:  # noqa: ANN401 - QdaProject list
@@ -71,18 +106,18 @@ def _projects(run: DemoRun, pattern: str) -> list:  # noqa: ANN401 - QdaProject 
 
 
 def test_target_areas_rank_top(demo: DemoRun) -> None:
-    ranking = demo.table("scoping.area_ranking")
+    ranking = demo.table(AREA_RANKING)
     top = [a.lower() for a in ranking.filter(pl.col("is_target")).sort("rank").get_column("area")]
     assert len(top) == 3
     for wanted in ("frail older people", "urgent care", "mental health"):
         assert any(wanted in area for area in top), (wanted, top)
-    profiles = demo.table("scoping.site_profiles")
+    profiles = demo.table(SITE_PROFILES)
     assert profiles.height == demo.counts["scoping_sites"] == 15
     assert profiles.get_column("maturity").null_count() == 0
 
 
 def test_selection_covers_the_setting_mix(demo: DemoRun) -> None:
-    sel = demo.table("cases.selection")
+    sel = demo.table(CASE_SELECTION)
     chosen = sel.filter(pl.col("selected")).get_column("site_id").to_list()
     assert len(chosen) == 6 and sel.filter(pl.col("selected")).get_column("eligible").all()
     sites = pl.read_csv(demo.cfg.resolve(demo.cfg.sites.path)[0], infer_schema=False)
@@ -91,7 +126,7 @@ def test_selection_covers_the_setting_mix(demo: DemoRun) -> None:
     mix = Counter(attrs[s][setting] for s in chosen)
     deprived_inner = sum(attrs[s][setting] == "inner_city" and attrs[s][deprivation] == "1" for s in chosen)
     assert deprived_inner == 2 and mix["conurbation"] == 1 and mix["mixed_urban_rural"] == 3
-    sets = {r["set"]: r for r in demo.table("cases.selection_sets").iter_rows(named=True)}
+    sets = {r["set"]: r for r in demo.table(SELECTION_SETS).iter_rows(named=True)}
     assert sets["selected"]["mean_distance"] > sets["random"]["mean_distance"]
     assert sets["actual"]["n_sites"] == 6
     # Every site of every actual case is tagged with its case.
@@ -115,10 +150,10 @@ def test_matrices_count_the_planted_themes(demo: DemoRun) -> None:
                 "guid", "source_guid", "code_guid", "user_guid").iter_rows():
             if users.get(user) == "coder_a":
                 spans[(case_name[case_of[source]], path[code].split("/")[0])].add(sel)
-    framework = demo.table("cases.framework")
+    framework = demo.table(FRAMEWORK)
     got = {(r["case"], r["theme"]): r["n_segments"] for r in framework.iter_rows(named=True)}
     assert got == {k: len(v) for k, v in spans.items()}
-    presence = demo.table("cases.theme_presence")
+    presence = demo.table(THEME_PRESENCE)
     expected = Counter(theme for (_, theme) in spans)
     assert {r["theme"]: r["n_cases"] for r in presence.iter_rows(named=True) if r["n_cases"]} == dict(expected)
 
@@ -129,19 +164,19 @@ def test_reliability_on_the_double_coded_subset(demo: DemoRun) -> None:
         per_source = project.selections.group_by("source_guid").agg(pl.col("user_guid").n_unique())
         double += per_source.filter(pl.col("user_guid") >= 2).height
     assert double == demo.counts["case_double_coded"]
-    rel = demo.table("cases.reliability")
+    rel = demo.table(RELIABILITY)
     assert set(rel.get_column("n_sources")) == {double}
     pooled = rel.filter(pl.col("code_id") == "__pooled__")
     assert set(pooled.get_column("level")) == {"presence", "character"}
     assert all(0.4 < k < 1 for k in pooled.get_column("kappa"))
-    assert demo.table("cases.disagreements").height > 0
+    assert demo.table(DISAGREEMENTS).height > 0
 
 
 def test_quotes_contain_no_planted_names(demo: DemoRun) -> None:
     from tasks.demo.names import FIRST_NAMES, LAST_NAMES
 
-    quotes = demo.table("cases.quotes")
-    segments = demo.table("cases.segments")
+    quotes = demo.table(QUOTES)
+    segments = demo.table(CASES_SEGMENTS)
     assert quotes.height > 0
     words = {w for term in demo.cfg.qualitative.redact_terms for w in term.split()} | set(FIRST_NAMES) | set(LAST_NAMES)
     pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
@@ -149,19 +184,19 @@ def test_quotes_contain_no_planted_names(demo: DemoRun) -> None:
     leaks = [t for t in texts if pattern.search(t)]
     assert leaks == []
     assert segments.filter(pl.col("text").str.contains("[name]", literal=True)).height > 0
-    participants = demo.table("cases.sources").get_column("participant_pseudonym").drop_nulls()
+    participants = demo.table(CASES_SOURCES).get_column("participant_pseudonym").drop_nulls()
     assert participants.len() > 0 and participants.str.contains(r"^P[0-9a-f]{12}$").all()
 
 
 def test_qdpx_round_trip(demo: DemoRun) -> None:
-    data = demo.ctx.store().get(demo.cases.by_dataset()["cases.project"].key)
+    data = demo.ctx.store().get(demo.cases.by_dataset()[PROJECT.resolve()].key)
     project = read_qdpx(data, "cases.qdpx", strict=True)
-    codebook = demo.table("cases.codebook")
+    codebook = demo.table(CASES_CODEBOOK)
     model = build_model(project, codebook, "cases.qdpx", demo.cfg.qualitative.case_studies.source_variables,
-                        key=None, role_map=steps.role_map(demo.cfg))
-    assert model.published_sources().sort("source_id").equals(demo.table("cases.sources").sort("source_id"))
+                        key=None, role_map=role_map(demo.cfg))
+    assert model.published_sources().sort("source_id").equals(demo.table(CASES_SOURCES).sort("source_id"))
     order = ["source_id", "segment_id", "code_id"]
-    assert model.segments.select(SEGMENT_COLUMNS).sort(order).equals(demo.table("cases.segments").sort(order))
+    assert model.segments.select(SEGMENT_COLUMNS).sort(order).equals(demo.table(CASES_SEGMENTS).sort(order))
 
 
 def test_summaries(demo: DemoRun) -> None:

@@ -9,6 +9,7 @@ import pytest
 import qual_mini_study as mini
 from sklearn.metrics import cohen_kappa_score
 
+from schemas.datasets.qualitative import DISAGREEMENTS, RELIABILITY
 from schemas.qualitative import Disagreements, Reliability
 from tasks.qualitative import icr
 
@@ -81,13 +82,13 @@ def test_no_second_coder_gives_empty_tables() -> None:
 
 
 def test_reliability_reported_for_the_double_coded_subset(mini_run) -> None:  # noqa: ANN001
-    rel = mini_run.table("cases.reliability")
+    rel = mini_run.table(RELIABILITY)
     double = [s for s in mini.case_sources() if any(c.coder == "coder_b" for c in s.codings)]
     assert set(rel.get_column("n_sources").unique()) == {len(double)}
     assert set(rel.get_column("level").unique()) == {"presence", "character"}
     pooled = rel.filter(pl.col("code_id") == icr.POOLED)
     assert pooled.height == 2 and all(0 < k < 1 for k in pooled.get_column("kappa"))
-    dis = mini_run.table("cases.disagreements")
+    dis = mini_run.table(DISAGREEMENTS)
     # coder_b replaced the first coding of each double-coded source with another code.
     assert dis.filter(pl.col("coded_by") == "coder_b").height >= 1
     assert mini_run.cases.summary["double_coded_sources"] == len(double)

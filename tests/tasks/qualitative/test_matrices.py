@@ -10,6 +10,14 @@ import qual_mini_study as mini
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.datasets.qualitative import (
+    COOCCURRENCE,
+    FRAMEWORK,
+    MATRIX,
+    MATRIX_BY_ROLE,
+    MATRIX_BY_SOURCE_TYPE,
+    THEME_PRESENCE,
+)
 from schemas.qualitative import Cooccurrence, Framework, Matrix, MatrixByRole, ThemePresence
 from tasks.qualitative import matrices
 
@@ -52,14 +60,14 @@ def test_case_matrix_counts_planted_codings(mini_run) -> None:  # noqa: ANN001
             case = mini_run.case_name(src.case)
             code_spans[(case, path)] += 1
             spans[(case, path.split("/")[0])].add((src.name, c.start, c.end))
-    matrix = Matrix.validate(mini_run.table("cases.matrix"))
+    matrix = Matrix.validate(mini_run.table(MATRIX))
     got = {(r["case"], r["path"]): r["n_segments"] for r in matrix.iter_rows(named=True) if r["n_segments"]}
     assert got == dict(code_spans)
     assert matrix.height == 3 * len(mini.codebook_rows())  # the full grid, zeros included
-    framework = Framework.validate(mini_run.table("cases.framework"))
+    framework = Framework.validate(mini_run.table(FRAMEWORK))
     got_theme = {(r["case"], r["theme"]): r["n_segments"] for r in framework.iter_rows(named=True)}
     assert got_theme == {k: len(v) for k, v in spans.items()}
-    presence = ThemePresence.validate(mini_run.table("cases.theme_presence"))
+    presence = ThemePresence.validate(mini_run.table(THEME_PRESENCE))
     themes = {t for (_, t) in spans}
     expected = {t: len({c for (c, th) in spans if th == t}) for t in themes}
     assert {r["theme"]: r["n_cases"] for r in presence.iter_rows(named=True) if r["n_cases"]} == expected
@@ -67,14 +75,14 @@ def test_case_matrix_counts_planted_codings(mini_run) -> None:  # noqa: ANN001
 
 
 def test_breakdowns_by_role_and_source_type(mini_run) -> None:  # noqa: ANN001
-    by_role = MatrixByRole.validate(mini_run.table("cases.matrix_by_role"))
+    by_role = MatrixByRole.validate(mini_run.table(MATRIX_BY_ROLE))
     docs = by_role.filter(pl.col("role") == matrices.NO_ROLE)
     assert docs.height > 0 and docs.get_column("n_participants").sum() == 0
-    by_type = mini_run.table("cases.matrix_by_source_type")
+    by_type = mini_run.table(MATRIX_BY_SOURCE_TYPE)
     if mini_run.fmt == "qdpx":
         assert set(by_type.get_column("source_type").unique()) == {"interview", "document"}
     total = by_type.group_by("case", "theme").agg(pl.col("n_segments").sum())
-    framework = mini_run.table("cases.framework").select("case", "theme", "n_segments")
+    framework = mini_run.table(FRAMEWORK).select("case", "theme", "n_segments")
     assert total.join(framework, on=["case", "theme"]).filter(
         pl.col("n_segments") != pl.col("n_segments_right")).height == 0
 
@@ -90,7 +98,7 @@ def test_cooccurrence_matches_plain_python(mini_run) -> None:  # noqa: ANN001
                 seg_pairs[tuple(sorted((mini.leaf_path(p.code), mini.leaf_path(q.code))))] += 1  # type: ignore[index]
         for a, b in itertools.combinations(sorted({mini.leaf_path(c.code) for c in lead}), 2):
             src_pairs[(a, b)] += 1
-    co = Cooccurrence.validate(mini_run.table("cases.cooccurrence"))
+    co = Cooccurrence.validate(mini_run.table(COOCCURRENCE))
     got = {(r["path_a"], r["path_b"]): r["n"] for r in co.filter(pl.col("scope") == "segment").iter_rows(named=True)}
     assert got == dict(seg_pairs)
     got = {(r["path_a"], r["path_b"]): r["n"] for r in co.filter(pl.col("scope") == "source").iter_rows(named=True)}

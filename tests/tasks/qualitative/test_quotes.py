@@ -8,6 +8,7 @@ import qual_mini_study as mini
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.datasets.qualitative import CASES_SEGMENTS, CASES_SOURCES, QUOTES
 from tasks.qualitative.model import CodedModel
 from tasks.qualitative.quotes import redact, redact_model, redaction_pattern
 
@@ -81,9 +82,9 @@ def test_offsets_follow_the_redacted_text(tokens: list[str], cuts: list[tuple[in
 
 
 def test_quotes_are_redacted_with_provenance(mini_run) -> None:  # noqa: ANN001
-    quotes = mini_run.table("cases.quotes")
+    quotes = mini_run.table(QUOTES)
     assert quotes.height > 0
-    segments = mini_run.table("cases.segments")
+    segments = mini_run.table(CASES_SEGMENTS)
     texts = [*quotes.get_column("text"), *quotes.get_column("source_name"), *segments.get_column("text")]
     planted = [w for person in mini.PEOPLE for w in person.split()[1:]] + [mini.EMAIL, "0113", "Hartwell Surgery"]
     leaks = [(w, t) for t in texts for w in planted if w in t]
@@ -91,7 +92,7 @@ def test_quotes_are_redacted_with_provenance(mini_run) -> None:  # noqa: ANN001
     assert segments.filter(pl.col("text").str.contains("[name]", literal=True)).height > 0
     # Provenance: raw offsets point at the original text of the planted source, which redacts to the quote.
     originals = {s.name: s.text for s in mini.case_sources()}
-    sources = mini_run.table("cases.sources").select("source_id", "name")
+    sources = mini_run.table(CASES_SOURCES).select("source_id", "name")
     names = dict(sources.iter_rows())
     for row in quotes.iter_rows(named=True):
         original = next(t for n, t in originals.items() if redact(n, PATTERN)[0] == names[row["source_id"]])

@@ -17,13 +17,11 @@ from sklearn.metrics import cohen_kappa_score
 from tasks.qualitative.reliability import (
     POOLED,
     character_agreement,
-    cohen_kappa,
     disagreements,
     kappa_from_counts,
-    krippendorff_alpha_nominal,
-    percent_agreement,
     presence_agreement,
 )
+from tests.reference_stats import krippendorff_alpha_nominal
 
 ATOL = 1e-9
 
@@ -40,37 +38,7 @@ def _kd_alpha(data: np.ndarray) -> float:
         return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 
-# --- two-coder label agreement -----------------------------------------------------------------
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from("abcd")), min_size=1, max_size=60)
-)
-def test_kappa_and_agreement_match_sklearn(pairs: list[tuple[str, str]]) -> None:
-    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
-    expected = _sk_kappa(a, b)
-    got = cohen_kappa(a, b)
-    if math.isnan(expected):
-        assert math.isnan(got)
-    else:
-        assert got == pytest.approx(expected, abs=ATOL)
-    assert percent_agreement(a, b) == pytest.approx(np.mean(np.array(a) == np.array(b)), abs=ATOL)
-
-
-def test_kappa_known_values_and_edges() -> None:
-    a = ["yes", "yes", "no", "no", "yes", "no", "yes", "yes", "no", "no"]
-    b = ["yes", "no", "no", "no", "yes", "no", "yes", "yes", "yes", "no"]
-    # po = 0.8, pe = 0.5·0.5 + 0.5·0.5 = 0.5 → kappa = 0.6
-    assert percent_agreement(a, b) == pytest.approx(0.8, abs=ATOL)
-    assert cohen_kappa(a, b) == pytest.approx(0.6, abs=ATOL)
-    # One shared category everywhere: chance agreement is 1, kappa 0/0 → NaN, as sklearn.
-    same = ["x"] * 5
-    assert percent_agreement(same, same) == 1.0
-    assert math.isnan(cohen_kappa(same, same)) and math.isnan(_sk_kappa(same, same))
-    assert math.isnan(cohen_kappa([], [])) and math.isnan(percent_agreement([], []))
-    with pytest.raises(ValueError):
-        cohen_kappa(["a"], ["a", "b"])
+# --- kappa from a 2×2 table of coded / not coded units ----------------------------------------
 
 
 def test_kappa_from_counts_nvivo_example() -> None:
@@ -91,76 +59,6 @@ def test_kappa_from_counts_edges() -> None:
     assert kappa_from_counts(0, 5, 5, 0) == (0.0, -1.0)
     with pytest.raises(ValueError):
         kappa_from_counts(-1, 0, 0, 0)
-
-
-# --- Krippendorff's alpha ----------------------------------------------------------------------
-
-
-def test_alpha_krippendorff_textbook_example() -> None:
-    nan = np.nan
-    data = np.array(
-        [
-            [nan, nan, nan, nan, nan, 3, 4, 1, 2, 1, 1, 3, 3, nan, 3],
-            [1, nan, 2, 1, 3, 3, 4, 3, nan, nan, nan, nan, nan, nan, nan],
-            [nan, nan, 2, 1, 3, 4, 4, nan, 2, 1, 1, 3, 3, nan, 4],
-        ]
-    )
-    assert krippendorff_alpha_nominal(data) == pytest.approx(0.691358024691358, abs=ATOL)
-    assert krippendorff_alpha_nominal(data) == pytest.approx(_kd_alpha(data), abs=ATOL)
-
-
-@pytest.mark.parametrize("coders", [2, 3, 5])
-@pytest.mark.parametrize("seed", range(8))
-def test_alpha_matches_krippendorff_on_random_data(coders: int, seed: int) -> None:
-    rng = np.random.default_rng(seed * 10 + coders)
-    units = int(rng.integers(5, 40))
-    truth = rng.integers(0, 4, units)
-    data = np.where(rng.random((coders, units)) < 0.7, truth, rng.integers(0, 4, (coders, units)))
-    data = data.astype(float)
-    data[rng.random((coders, units)) < 0.25] = np.nan
-    if (np.sum(~np.isnan(data), axis=0) >= 2).any() and np.unique(data[~np.isnan(data)]).size > 1:
-        assert krippendorff_alpha_nominal(data) == pytest.approx(_kd_alpha(data), abs=ATOL)
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.integers(min_value=2, max_value=4).flatmap(
-        lambda coders: st.lists(
-            st.lists(st.one_of(st.none(), st.integers(0, 2)), min_size=coders, max_size=coders),
-            min_size=2,
-            max_size=15,
-        )
-    )
-)
-def test_alpha_matches_krippendorff_property(units: list[list[int | None]]) -> None:
-    data = np.array([[np.nan if v is None else v for v in unit] for unit in units], dtype=float).T
-    present = data[~np.isnan(data)]
-    if np.unique(present).size < 2 or not (np.sum(~np.isnan(data), axis=0) >= 2).any():
-        # The package raises here; ours reports alpha as undefined.
-        assert math.isnan(krippendorff_alpha_nominal(data))
-        return
-    expected = _kd_alpha(data)
-    got = krippendorff_alpha_nominal(data)
-    if math.isnan(expected):
-        assert math.isnan(got)
-    else:
-        assert got == pytest.approx(expected, abs=ATOL)
-
-
-def test_alpha_edge_cases() -> None:
-    perfect = np.array([[1, 2, 3, 1], [1, 2, 3, 1], [1, 2, np.nan, 1]], dtype=float)
-    assert krippendorff_alpha_nominal(perfect) == 1.0 == pytest.approx(_kd_alpha(perfect))
-    one_value = np.ones((2, 4))
-    assert math.isnan(krippendorff_alpha_nominal(one_value))
-    with pytest.raises(ValueError):  # the reference refuses a one-value domain outright
-        krippendorff.alpha(reliability_data=one_value, level_of_measurement="nominal")
-    unpaired = np.array([[1, np.nan], [np.nan, 2]])
-    assert math.isnan(krippendorff_alpha_nominal(unpaired))
-    # Pairable values all in one category, the other only in a lone coding: package gives NaN.
-    lone = np.array([[1, 1, 2], [1, 1, np.nan]], dtype=float)
-    assert math.isnan(krippendorff_alpha_nominal(lone)) and math.isnan(_kd_alpha(lone))
-    with pytest.raises(ValueError):
-        krippendorff_alpha_nominal(np.array([1.0, 2.0]))
 
 
 # --- segment-level reliability -----------------------------------------------------------------

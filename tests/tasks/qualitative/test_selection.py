@@ -122,7 +122,7 @@ def test_greedy_fallback_when_combinations_explode(monkeypatch: pytest.MonkeyPat
     exact = select_cases(candidates, features, attrs, cfg)
     monkeypatch.setattr(selection, "MAX_COMBINATIONS", 10)
     greedy = select_cases(candidates, features, attrs, cfg)
-    assert greedy.summary["selection_search"].startswith("greedy")
+    assert str(greedy.summary["selection_search"]).startswith("greedy")
     assert greedy.selection.filter(pl.col("selected")).height == 5
     g = greedy.sets.filter(pl.col("set") == "selected").item(0, "mean_distance")
     e = exact.sets.filter(pl.col("set") == "selected").item(0, "mean_distance")
@@ -149,3 +149,43 @@ def test_missing_attribute_and_unknown_quota_attribute_are_noted() -> None:
     out = select_cases(candidates, features, ["setting", "ghost"], cfg)
     assert any("ghost" in n for n in out.notes) and any("nowhere" in n for n in out.notes)
     assert out.sets.filter(pl.col("set") == "selected").item(0, "quota_share") == 0.0
+
+
+def test_a_site_shared_by_two_actual_cases_keeps_the_first_case() -> None:
+    actual = pl.DataFrame({"case": ["B", "A"], "site_ids": ["X02; X01", "X01;;X03"]})
+    sites = selection.actual_case_sites(actual)
+    assert sites.rows() == [("B", "X02"), ("B", "X01"), ("A", "X03")]
+    assert selection.actual_case_sites(None).height == 0
+    # The projects' order decides: listed the other way round, X01 belongs to A.
+    swapped = selection.actual_case_sites(actual.reverse())
+    assert dict(swapped.select("site_ids", "case").iter_rows())["X01"] == "A"
+
+
+def test_the_summary_can_be_rebuilt_from_the_two_tables() -> None:
+    """The phase summary step reads the written tables: they must give the outcome's summary back."""
+    sites, candidates = _pool(9)
+    attrs = ["setting", "region", "population"]
+    features = site_features(sites, "id", {a: a for a in attrs})
+    for pins in ([], ["X11"]):
+        cfg = CaseSelectionConfig(n=4, attributes=attrs, pins=pins, seed=5)
+        out = select_cases(candidates, features, attrs, cfg, actual=pl.DataFrame({"case": ["A", "B"], "site_ids": ["X00", "X01"]}))
+        assert list(out.summary) == ["n_selected", "selected_sites", "selection_search", "diversity_selected",
+                                     *(["diversity_optimal_unpinned"] if pins else []), "diversity_actual",
+                                     "diversity_random"]
+        assert selection.outcome_summary(out.selection, out.sets) == out.summary
+        search = str(out.summary["selection_search"])
+        note = out.sets.filter(pl.col("set") == "selected").item(0, "note")
+        assert search.startswith("exact search over ")
+        assert note == (selection.PINNED_NOTE + search if pins else search)
+
+
+def test_no_target_area_makes_every_scoping_site_eligible() -> None:
+    sites, candidates = _pool(3, n_sites=6)
+    features = site_features(sites, "id", {"setting": "setting"})
+    cfg = CaseSelectionConfig(n=7, attributes=["setting"], pins=["X09"], seed=1)
+    out = select_cases(candidates.with_columns(pl.lit(None, pl.String).alias("target_areas")), features,
+                       ["setting"], cfg)
+    assert out.notes == [selection.NO_TARGETS_NOTE, "pin 'X09' is not in the sites table: kept, without attributes",
+                         "only 6 of 7 cases could be chosen: too few eligible scoping sites"]
+    assert out.selection.filter(pl.col("in_pool")).get_column("eligible").all()
+    assert set(out.sets.get_column("set")) == {"selected", "optimal_unpinned"}  # pool smaller than n: no draws

@@ -1,4 +1,4 @@
-"""The phase steps on a file store: published tables, the .qdpx round trip, survey indicators, errors."""
+"""The qualitative step functions on tiny frames, each given a StepInput directly."""
 
 from __future__ import annotations
 
@@ -6,162 +6,219 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import qual_mini_study as mini
-import yaml
-from conftest import MiniRun, run_mini
+import tiny_qual as tq
 
-from schemas.study_config import load_study_config
-from tasks.context import RunContext
-from tasks.ingest.errors import InputError
-from tasks.ingest.qdpx import read_qdpx, write_qdpx
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import (
+    ACTUAL_CASES,
+    AREA_RANKING,
+    CASE_SELECTION,
+    CASES,
+    CASES_CODEBOOK,
+    CASES_NOTES,
+    CASES_SEGMENTS,
+    CASES_SOURCES,
+    CODE_FREQUENCIES,
+    COOCCURRENCE,
+    PROJECT,
+    QUOTES,
+    RELIABILITY,
+    SCOPING_CODEBOOK,
+    SCOPING_NOTES,
+    SCOPING_SEGMENTS,
+    SCOPING_SOURCES,
+    SEGMENT_OFFSETS,
+    SELECTION_NOTES,
+    SELECTION_SETS,
+    SITE_PROFILES,
+    SOURCE_TEXTS,
+    THEME_PRESENCE,
+)
+from schemas.datasets.survey import ANSWERS, RESPONDENTS
+from schemas.study_config import StudyConfig
+from tasks.ingest.qdpx import read_qdpx
 from tasks.qualitative import steps
-from tasks.qualitative.model import SEGMENT_COLUMNS, build_model, codebook_table
-from tasks.storage.runs import ingest_inputs
-from tasks.storage.store import open_store
+from tasks.qualitative.inputs import SITES_INPUT, notes_table
+from tasks.qualitative.scoping import CodebookNodeError
+from tasks.step import RawFile, StepInput, StepOutput
 
-SCOPING_TABLES = {"scoping.codebook", "scoping.sources", "scoping.segments", "scoping.code_frequencies",
-                  "scoping.area_ranking", "scoping.site_profiles"}
-CASE_TABLES = {"cases.selection", "cases.selection_sets", "cases.cases", "cases.codebook", "cases.sources",
-               "cases.segments", "cases.matrix", "cases.matrix_by_role", "cases.matrix_by_source_type",
-               "cases.theme_presence", "cases.cooccurrence", "cases.framework", "cases.reliability",
-               "cases.disagreements", "cases.quotes"}
+SITES = {SITES_INPUT: RawFile(SITES_INPUT, tq.SITES_CSV, "sites.csv")}
 
 
-def test_outputs_and_summaries(mini_run: MiniRun) -> None:
-    assert set(mini_run.scoping.by_dataset()) == SCOPING_TABLES
-    assert set(mini_run.cases.by_dataset()) == CASE_TABLES | {"cases.project"}
-    for name in SCOPING_TABLES | CASE_TABLES:
-        mini_run.table(name)  # read back and validated against its contract
-    assert mini_run.scoping.summary["sites"] == len(mini.SITES)
-    assert mini_run.cases.summary["cases"] == len(mini.CASES)
-    assert "## Scoping" in mini_run.scoping.markdown and "## Case studies" in mini_run.cases.markdown
-    assert steps.scoping_task.name == "scoping" and steps.case_studies_task.name == "case_studies"
+def _input(config: StudyConfig, tables: dict[Dataset, pl.DataFrame], files: dict[str, RawFile] | None = None,
+           key: bytes | None = None) -> StepInput:
+    """A step input holding tables by their concrete names (survey ones for wave w1)."""
+    names = {d.resolve(**({"wave": "w1"} if d.placeholders else {})): f for d, f in tables.items()}
+    return StepInput(config=config, tables=names, files=files or {}, key=key, waves=("w1", "w2"))
 
 
-def test_scoping_ranks_the_planted_areas(mini_run: MiniRun) -> None:
-    ranking = mini_run.table("scoping.area_ranking")
-    sites_per_area: dict[str, set[str]] = {}
-    for site, areas in mini.SCOPING_AREAS.items():
-        for area in areas:
-            sites_per_area.setdefault(area, set()).add(site)
-    got = {r["area"]: r["n_sites"] for r in ranking.iter_rows(named=True)}
-    assert got == {a: len(s) for a, s in sites_per_area.items()}
-    assert set(ranking.filter(pl.col("is_target")).get_column("area")) == {
-        "Urgent care", "Frail older people", "Mental health"}
-    profiles = mini_run.table("scoping.site_profiles")
-    assert dict(profiles.select("site_id", "maturity").iter_rows()) == mini.SCOPING_MATURITY
-    first_focus = {r["site_id"]: r["focus_areas"].split("; ")[0] for r in profiles.iter_rows(named=True)}
-    assert first_focus == {s: areas[0] for s, areas in mini.SCOPING_AREAS.items()}
-    assert profiles.filter(pl.col("site_id") == "S07").item(0, "n_target_areas") == 0
+def _valid(out: StepOutput, dataset: Dataset) -> pl.DataFrame:
+    """An output table checked against its contract."""
+    assert dataset.model is not None
+    return dataset.model.validate(out.tables[dataset], lazy=True)
 
 
-def test_selection_meets_constraints_and_compares_actual_cases(mini_run: MiniRun) -> None:
-    sel = mini_run.table("cases.selection")
-    chosen = sel.filter(pl.col("selected"))
-    assert chosen.height == 3 and chosen.get_column("eligible").all()
-    settings = {s[0]: s[3] for s in mini.SITES}
-    picked = [settings[s] for s in chosen.get_column("site_id")]
-    assert "inner_city" in picked and "mixed" in picked
-    assert "S07" not in chosen.get_column("site_id").to_list()  # no target area coded there
-    sets = mini_run.table("cases.selection_sets")
-    assert {"selected", "actual", "random"} <= set(sets.get_column("set"))
-    actual_sites = {mini_run.case_name(c): c for c in mini.CASES}
-    tagged = sel.filter(pl.col("actual_case").is_not_null()).get_column("actual_case").unique().to_list()
-    assert set(tagged) == set(actual_sites)
+def _scoping_tables() -> dict[Dataset, pl.DataFrame]:
+    return {SCOPING_CODEBOOK: tq.codebook(), SCOPING_SOURCES: tq.sources(), SCOPING_SEGMENTS: tq.segments()}
 
 
-def test_qdpx_round_trip_gives_the_same_tables(mini_run: MiniRun) -> None:
-    record = mini_run.cases.by_dataset()["cases.project"]
-    data = mini_run.ctx.store().get(record.key)
-    project = read_qdpx(data, "cases.qdpx", strict=True)
-    cfg = mini_run.ctx.config()
-    codebook = mini_run.table("cases.codebook")
-    assert codebook_table(project.codes).equals(codebook)
-    model = build_model(project, codebook, "cases.qdpx", cfg.qualitative.case_studies.source_variables,
-                        key=None, role_map=steps.role_map(cfg))
-    sort = ["source_id", "segment_id", "code_id"]
-    assert model.published_sources().sort("source_id").equals(mini_run.table("cases.sources").sort("source_id"))
-    assert model.segments.select(SEGMENT_COLUMNS).sort(sort).equals(mini_run.table("cases.segments").sort(sort))
-    assert write_qdpx(project) == data  # stable bytes
+def _case_tables() -> dict[Dataset, pl.DataFrame]:
+    return {CASES: tq.cases(), CASES_CODEBOOK: tq.codebook(), CASES_SOURCES: tq.sources(),
+            CASES_SEGMENTS: tq.segments()}
 
 
-def test_runs_are_reproducible(tmp_path: Path, mini_run: MiniRun) -> None:
-    again = run_mini(tmp_path, mini_run.fmt)
-    first = {o.dataset: o.sha256 for o in (*mini_run.scoping.outputs, *mini_run.cases.outputs)}
-    second = {o.dataset: o.sha256 for o in (*again.scoping.outputs, *again.cases.outputs)}
-    assert first == second
+def test_frequencies_count_the_primary_coder(tmp_path: Path) -> None:
+    out = steps.scoping_frequencies(_input(tq.study_config(tmp_path), _scoping_tables()))
+    assert set(out.tables) == {CODE_FREQUENCIES}
+    freq = _valid(out, CODE_FREQUENCIES)
+    got = {r["path"]: (r["n_sites"], r["n_sources"], r["n_segments"]) for r in freq.iter_rows(named=True)}
+    # coder_b's double coding of s1 (g7) does not count: s1's primary coder is coder_a.
+    assert got["Topic areas/Urgent care"] == (1, 2, 2)
+    assert got["Topic areas/Mental health"] == (2, 2, 2)
+    assert got["Maturity"] == (0, 0, 0)
 
 
-def _context(root: Path, edit: dict[str, object]) -> RunContext:
-    study = mini.write_study(root / "study")
-    data = yaml.safe_load(study.read_text())
-    for dotted, value in edit.items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    study.write_text(yaml.safe_dump(data, sort_keys=False))
-    store = open_store(str(root / "store"))
-    return RunContext(store_url=str(root / "store"), run_id="t", config_path=str(study),
-                      inputs=tuple(ingest_inputs(store, load_study_config(study))))
+def test_ranking_then_profiles_with_site_names(tmp_path: Path) -> None:
+    config = tq.study_config(tmp_path, target_areas_top=1)
+    ranked = steps.area_ranking(_input(config, _scoping_tables()))
+    ranking = _valid(ranked, AREA_RANKING)
+    assert ranking.select("rank", "area", "n_sites", "is_target").rows() == [
+        (1, "Mental health", 2, True), (2, "Urgent care", 1, False)]
+    out = steps.site_profiles(_input(config, {**_scoping_tables(), AREA_RANKING: ranking}, files=SITES))
+    profiles = _valid(out, SITE_PROFILES)
+    assert profiles.select("site_id", "site_name", "maturity", "target_areas").rows() == [
+        ("S1", "Ashford", "Established", "Mental health"), ("S2", "Bramley", "Emerging", "Mental health")]
 
 
-INFLUENCE = {"type": "single_choice", "question": "Most influence?", "column": "Q1", "waves": ["w1"],
-             "labels": {"1": "my CCG", "2": "NHS England"}, "key_codes": ["1"]}
+def test_an_unknown_area_theme_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(CodebookNodeError, match="qualitative.area_theme"):
+        steps.area_ranking(_input(tq.study_config(tmp_path, area_theme="Nope"), _scoping_tables()))
 
 
-def test_survey_indicators_feed_the_selection(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, {"survey.variables": {"influence": INFLUENCE},
-                              "qualitative.case_selection.survey_indicators": ["influence"]})
-    scoping = steps.scoping_step(ctx)
-    missing = steps.case_studies_step(ctx, scoping.by_dataset())
-    assert "survey indicators influence left out" in missing.markdown
-    ctx = ctx.model_copy(update={"run_id": "t2"})  # published objects are write-once
-    ids = [s[0] for s in mini.SITES]
-    rid = [f"R{i:012x}" for i in range(len(ids) * 2)]
-    respondents = pl.DataFrame({
-        "wave": "w1", "respondent_id": rid, "member_id": None, "site_id": ids * 2, "role": "gp_chair",
-        "role_group": "gp", "finished": True, "progress": 100.0, "partial": False, "items": 1, "answered": 1,
-        "item_missing_share": 0.0, "straightlined": False, "straightlined_grids": None, "weight": 1.0,
-    }, schema_overrides={"member_id": pl.String, "straightlined_grids": pl.String})
-    answers = pl.DataFrame({
-        "wave": "w1", "respondent_id": rid, "variable": "influence", "type": "single_choice",
-        "code": ["1" if i % 3 else "2" for i in range(len(rid))], "label": None, "value": None, "missing": False,
-    }, schema_overrides={"label": pl.String, "value": pl.Float64})
-    upstream = {**scoping.by_dataset(),
-                "survey.w1.respondents": ctx.write_table("survey.w1.respondents", respondents, "survey_w1"),
-                "survey.w1.answers": ctx.write_table("survey.w1.answers", answers, "survey_w1")}
-    with_survey = steps.case_studies_step(ctx, upstream)
-    assert "left out" not in with_survey.markdown
-    profile = ctx.read_table(with_survey.by_dataset()["cases.selection"]).get_column("profile").to_list()
-    assert all("influence=" in p for p in profile)
+def test_scoping_summary_reads_the_published_tables_and_notes(tmp_path: Path) -> None:
+    config = tq.study_config(tmp_path, target_areas_top=1)
+    ranking = steps.area_ranking(_input(config, _scoping_tables())).tables[AREA_RANKING]
+    profiles = steps.site_profiles(
+        _input(config, {**_scoping_tables(), AREA_RANKING: ranking}, files=SITES)).tables[SITE_PROFILES]
+    tables = {**_scoping_tables(), AREA_RANKING: ranking, SITE_PROFILES: profiles,
+              SCOPING_NOTES: notes_table(["part1.qdpx: 1 coding(s) name no coder"])}
+    out = steps.scoping_summary(_input(config, tables))
+    assert out.tables == {}
+    assert out.summary == {"sites": 2, "sources": 3, "segments": 7, "lead_coder": "coder_a",
+                           "target_areas": "Mental health"}
+    assert out.markdown.startswith("## Scoping\n2 sites, 3 sources, 7 coded segments")
+    assert "Target areas (top 1): Mental health." in out.markdown
+    assert out.markdown.endswith("- note: part1.qdpx: 1 coding(s) name no coder")
+    assert [r["area"] for r in out.table] == ["Mental health", "Urgent care"]
 
 
-def test_scoping_source_at_an_unknown_site_is_an_error(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, {})
-    sites = Path(ctx.config_path).parent / "sites.csv"
-    sites.write_text("\n".join(line for line in sites.read_text().splitlines() if not line.startswith("S08")))
-    ctx = RunContext(store_url=ctx.store_url, run_id="t2", config_path=ctx.config_path,
-                     inputs=tuple(ingest_inputs(ctx.store(), ctx.config())))
-    with pytest.raises(InputError) as info:
-        steps.scoping_step(ctx)
-    assert info.value.rule == "a source's site must be listed in the sites table"
-    assert info.value.file.endswith(".qdpx") and "S08" in info.value.detail
+def test_steps_reading_projects_refuse_to_run_without_the_key(tmp_path: Path) -> None:
+    # Without the key, participant ids would be taken as pseudonyms and written as they are.
+    for fn in (steps.scoping_segments, steps.case_segments):
+        with pytest.raises(RuntimeError, match="pseudonymisation key"):
+            fn(_input(tq.study_config(tmp_path), {}))
 
 
-def test_unknown_area_theme_names_the_key(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, {"qualitative.area_theme": "Nope"})
-    with pytest.raises(ValueError, match="qualitative.area_theme"):
-        steps.scoping_step(ctx)
+def _selection_input(config: StudyConfig, wave_one: dict[Dataset, pl.DataFrame] | None = None) -> StepInput:
+    """Three scoping sites (S3 without a target area), two actual cases and optionally wave 1."""
+    profiles = pl.DataFrame({
+        "site_id": ["S1", "S2", "S3"], "site_name": ["Ashford", "Bramley", "Calder"], "n_sources": [2, 1, 1],
+        "n_segments": [4, 2, 1], "maturity": [None, None, None], "maturity_segments": [0, 0, 0],
+        "focus_areas": ["", "", ""], "target_areas": ["Urgent care", "Mental health", ""], "n_target_areas": [1, 1, 0],
+    }, schema_overrides={"maturity": pl.String})
+    # Case B lists S3 before S2: the selection keeps the projects' order.
+    actual = pl.DataFrame({"case": ["B", "A"], "site_ids": ["S3;S2", "S1"]})
+    return _input(config, {SITE_PROFILES: profiles, ACTUAL_CASES: actual, **(wave_one or {})}, files=SITES)
 
 
-def test_case_site_missing_from_the_sites_table_is_a_note(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, {})
-    scoping = steps.scoping_step(ctx)
-    sites = Path(ctx.config_path).parent / "sites.csv"
-    sites.write_text("\n".join(line for line in sites.read_text().splitlines() if not line.startswith("S06")))
-    ctx = RunContext(store_url=ctx.store_url, run_id="t2", config_path=ctx.config_path,
-                     inputs=tuple(ingest_inputs(ctx.store(), ctx.config())))
-    result = steps.case_studies_step(ctx, scoping.by_dataset())
-    assert "sites not in the sites table: S06" in result.markdown
+def _selection_config(tmp_path: Path) -> StudyConfig:
+    selection = {"n": 2, "attributes": ["setting", "region"], "survey_indicators": ["influence", "nope"], "seed": 1}
+    return tq.study_config(tmp_path, variables={"influence": tq.INFLUENCE}, case_selection=selection)
+
+
+def test_selection_without_wave_one_notes_the_left_out_indicators(tmp_path: Path) -> None:
+    out = steps.case_selection(_selection_input(_selection_config(tmp_path)))
+    assert set(out.tables) == {CASE_SELECTION, SELECTION_SETS, SELECTION_NOTES}
+    selection = _valid(out, CASE_SELECTION)
+    assert selection.filter(pl.col("selected")).get_column("site_id").to_list() == ["S1", "S2"]
+    assert dict(selection.select("site_id", "actual_case").iter_rows()) == {"S1": "A", "S2": "B", "S3": "B"}
+    notes = _valid(out, SELECTION_NOTES).get_column("note").to_list()
+    assert notes == list(out.notes)
+    assert notes[0] == ("wave-1 outputs (survey.w1.respondents / answers) missing: survey indicators "
+                        "influence, nope left out of the selection")
+    assert all("influence=" not in p for p in selection.get_column("profile"))
+
+
+def test_selection_uses_the_first_waves_indicators(tmp_path: Path) -> None:
+    respondents = pl.DataFrame({"respondent_id": ["r1", "r2", "r3"], "site_id": ["S1", "S2", "S3"]})
+    answers = pl.DataFrame({"respondent_id": ["r1", "r2", "r3"], "variable": "influence", "code": ["1", "2", "1"],
+                            "missing": False})
+    out = steps.case_selection(_selection_input(_selection_config(tmp_path),
+                                                {RESPONDENTS: respondents, ANSWERS: answers}))
+    profiles = dict(out.tables[CASE_SELECTION].select("site_id", "profile").iter_rows())
+    assert profiles["S1"].endswith("influence=1") and profiles["S2"].endswith("influence=0")
+    assert out.notes == ("survey indicator 'nope' is not a survey variable; left out",)
+
+
+def test_matrices_and_cooccurrence_count_cases(tmp_path: Path) -> None:
+    config = tq.study_config(tmp_path)
+    out = steps.case_matrices(_input(config, _case_tables()))
+    presence = _valid(out, THEME_PRESENCE)
+    assert presence.select("theme", "n_cases", "n_segments").rows() == [("Topic areas", 2, 4), ("Maturity", 2, 2)]
+    co = steps.case_cooccurrence(_input(config, _case_tables()))
+    source_pairs = _valid(co, COOCCURRENCE).filter(pl.col("scope") == "source")
+    # s1 carries urgent care, mental health and established; s3 mental health and emerging.
+    assert source_pairs.height == 4
+
+
+def test_quotes_take_their_provenance_from_the_offsets(tmp_path: Path) -> None:
+    offsets = tq.segments().select("segment_id", "code_id", "coder", (pl.col("start") + 5).alias("raw_start"),
+                                   (pl.col("end") + 5).alias("raw_end"))
+    out = steps.case_quotes(_input(tq.study_config(tmp_path), {**_case_tables(), SEGMENT_OFFSETS: offsets}))
+    quotes = _valid(out, QUOTES)
+    # A × topic areas: g1, g2 (g3 quotes g1's words and is dropped); A × maturity g6; B: g4, g5.
+    assert sorted(quotes.get_column("segment_id")) == sorted(tq.gid(g) for g in ("g1", "g2", "g4", "g5", "g6"))
+    assert (quotes.get_column("raw_start") == quotes.get_column("start") + 5).all()
+
+
+def test_reliability_notes_too_little_double_coding(tmp_path: Path) -> None:
+    out = steps.case_reliability(_input(tq.study_config(tmp_path, double_coded_share_min=0.5), _case_tables()))
+    pooled = _valid(out, RELIABILITY).filter(pl.col("code_id") == "__pooled__")
+    assert set(pooled.get_column("coder_b")) == {"coder_b"} and set(pooled.get_column("n_sources")) == {1}
+    assert out.notes == ("only 33.3% of sources are double-coded (minimum 50%)",)
+
+
+def test_project_carries_the_redacted_texts(tmp_path: Path) -> None:
+    texts = pl.DataFrame({"source_id": [tq.gid(s) for s in ("s1", "s2", "s3")], "text": [f"{tq.TEXT} ({i})" for i in range(3)]})
+    out = steps.case_project(_input(tq.study_config(tmp_path), {**_case_tables(), SOURCE_TEXTS: texts}))
+    assert out.tables == {} and set(out.files) == {PROJECT}
+    project = read_qdpx(out.files[PROJECT], "cases.qdpx", strict=True)
+    assert project.sources.select("guid", "text").sort("guid").rows() == texts.sort("source_id").rows()
+    assert project.selections.height == tq.segments().height
+    assert sorted(project.cases.get_column("name")) == ["A", "B"]
+
+
+def test_case_summary_keeps_the_phase_summary_and_note_order(tmp_path: Path) -> None:
+    config = tq.study_config(tmp_path, double_coded_share_min=0.5)
+    base = _input(config, _case_tables())
+    chosen = steps.case_selection(_selection_input(_selection_config(tmp_path)))
+    tables: dict[Dataset, pl.DataFrame] = {
+        **_case_tables(),
+        **chosen.tables,
+        **steps.case_matrices(base).tables,
+        **steps.case_reliability(base).tables,
+        QUOTES: steps.case_quotes(_input(config, {**_case_tables(), SEGMENT_OFFSETS: tq.segments().select(
+            "segment_id", "code_id", "coder", pl.col("start").alias("raw_start"), pl.col("end").alias("raw_end"))}
+        )).tables[QUOTES],
+        CASES_NOTES: notes_table(["cases.qdpx: case(s) with no coded source left out: C"]),
+    }
+    out = steps.case_summary(_input(config, tables))
+    assert list(out.summary)[:9] == ["cases", "sources", "segments", "lead_coder", "double_coded_sources", "quotes",
+                                     "n_selected", "selected_sites", "selection_search"]
+    assert out.summary["selected_sites"] == "S1; S2" and out.summary["double_coded_sources"] == 1
+    assert "presence_kappa_coder_b" in out.summary
+    notes = [line for line in out.markdown.splitlines() if line.startswith("- note: ")]
+    assert [n.split(":")[1].strip() for n in notes] == ["wave-1 outputs (survey.w1.respondents / answers) missing",
+                                                        "only 33.3% of sources are double-coded (minimum 50%)",
+                                                        "cases.qdpx"]
+    assert [r["site_id"] for r in out.table] == ["S1", "S2"]

@@ -15,6 +15,11 @@ import polars as pl
 import pytest
 import yaml
 
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import CASES_CODEBOOK, CASES_SEGMENTS, CASES_SOURCES
+from schemas.datasets.sites import ROSTER, SITES
+from schemas.datasets.survey import ANSWERS, RESPONDENTS
+from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
 from schemas.study_config import StudyConfig, load_study_config
 
 _ROSTER = {"path": "r.csv", "id_column": "id", "site_column": "urn", "role_column": "role"}
@@ -70,6 +75,11 @@ def write_study(tmp: Path, quality: dict[str, Any] | None = None) -> Path:
     return path
 
 
+def w1(dataset: Dataset) -> str:
+    """The wave-1 instance of a survey dataset."""
+    return dataset.resolve(wave="w1")
+
+
 def rid(i: int) -> str:
     """A respondent pseudonym."""
     return f"R{i:012x}"
@@ -100,8 +110,7 @@ def survey_frames() -> dict[str, pl.DataFrame]:
                  (rid(i), "tools", "multiple_choice", "a", None)]
     answers = pl.DataFrame(rows, schema=["respondent_id", "variable", "type", "code", "value"],
                            orient="row").with_columns(pl.lit("w1").alias("wave"))
-    return {"survey.w1.sites": sites, "survey.w1.roster": roster,
-            "survey.w1.respondents": respondents, "survey.w1.answers": answers}
+    return {w1(SITES): sites, w1(ROSTER): roster, w1(RESPONDENTS): respondents, w1(ANSWERS): answers}
 
 
 def case_frames() -> dict[str, pl.DataFrame]:
@@ -116,7 +125,7 @@ def case_frames() -> dict[str, pl.DataFrame]:
         "start": [0, 10, 5, 0], "end": [10, 100, 50, 10], "code_id": ["c1", "c2", "c3", "c1"],
         "coder": ["ann", "ann", "ann", "bob"],
     })
-    return {"cases.codebook": codebook, "cases.sources": sources, "cases.segments": segments}
+    return {CASES_CODEBOOK.name: codebook, CASES_SOURCES.name: sources, CASES_SEGMENTS.name: segments}
 
 
 def triangulation_frames() -> dict[str, pl.DataFrame]:
@@ -128,8 +137,7 @@ def triangulation_frames() -> dict[str, pl.DataFrame]:
     })
     convergence = pl.DataFrame({"proposition_id": ["p1", "p2"], "convergence": ["agreement", "silence"]})
     meta = pl.DataFrame({"proposition_id": ["p1", "p1", "p2"], "case": ["A", "B", "A"]})
-    return {"triangulation.joint_displays": joint, "triangulation.convergence": convergence,
-            "triangulation.meta_matrix": meta}
+    return {JOINT_DISPLAYS.name: joint, CONVERGENCE.name: convergence, META_MATRIX.name: meta}
 
 
 @pytest.fixture()
@@ -141,7 +149,11 @@ def clean_frames() -> Callable[[], dict[str, pl.DataFrame]]:
 @pytest.fixture()
 def study_file(tmp_path: Path) -> Callable[[dict[str, Any] | None], Path]:
     """A factory writing the tiny study.yaml (optionally with a quality section)."""
-    return lambda quality=None: write_study(tmp_path, quality)
+
+    def write(quality: dict[str, Any] | None = None) -> Path:
+        return write_study(tmp_path, quality)
+
+    return write
 
 
 @pytest.fixture(scope="session")

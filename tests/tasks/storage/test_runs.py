@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas.manifest import InputRecord, Manifest, PhaseRecord
-from schemas.study_config import PHASES
+from schemas.phases import PHASES
 from tasks.storage.catalog import dataset_key, raw_key, safe_name
 from tasks.storage.runs import (
     ingest_file,
@@ -194,18 +194,6 @@ def test_edited_review_file_reruns_triangulation_only() -> None:
         now, prev, phase_prefixes=PREFIXES, code="c", config_sha256="cfg", key_fingerprint="K1"
     )
     assert [p for p, v in plan.items() if v == "run"] == ["triangulation"]
-
-
-def test_phase_inputs_use_the_study_wave_keys(tmp_path: Path) -> None:
-    from schemas.study_config import load_study_config
-    from tasks.demo.generator import generate_demo_study
-    from tasks.storage.runs import phase_inputs
-
-    cfg = load_study_config(generate_demo_study(tmp_path / "demo").config_path)
-    prefixes = phase_inputs(cfg)
-    assert prefixes["survey_w1"] == ("sites", "survey.w2014.", "survey.freetext.")
-    assert prefixes["survey_w2"] == ("sites", "survey.w2016.", "survey.freetext.")
-    assert prefixes["triangulation"] == ("review.",)
 
 
 def test_review_files_are_recorded_in_place_not_copied(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tasks.ingest.qualtrics import QualtricsColumn, write_qualtrics_csv
+from tasks.demo.exports import QualtricsColumn, write_qualtrics_csv
 
 ROLE_CODES = {"1": "chair", "2": "gp", "3": "manager", "4": "lay"}
 REGIONS = ("North", "Midlands", "South")

@@ -13,7 +13,8 @@ from statsmodels.stats.proportion import proportions_ztest
 from schemas.survey import Associations, Change
 from tasks.survey.change import change_table
 from tasks.survey.crosstabs import association_table
-from tasks.survey.stats import ProportionEstimate, two_proportion_test, weighted_difference
+from tasks.survey.stats import two_proportion_test
+from tests.reference_stats import ProportionEstimate, weighted_difference
 
 ATOL = 1e-9
 

@@ -7,12 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from schemas.datasets import dataset_for
 from schemas.study_config import StudyConfig, load_study_config
-from tasks.context import RunContext
-from tasks.phase import PhaseResult
-from tasks.storage.runs import ingest_inputs
-from tasks.storage.store import open_store
-from tasks.survey.steps import survey_wave_step
+from tests.tasks.survey.wave_run import WaveRun, run_wave, wave_context
 
 generator = pytest.importorskip("tasks.demo.generator")
 
@@ -35,20 +32,16 @@ class Demo:
         study = generator.generate_demo_study(root / "demo")
         config_path = Path(study.config_path)
         self.cfg: StudyConfig = load_study_config(config_path)
-        store = str(root / "store")
-        records = ingest_inputs(open_store(store), self.cfg)
-        self.ctx = RunContext(
-            store_url=store, run_id="demo-run", config_path=str(config_path), inputs=tuple(records)
-        )
+        ctx = wave_context(config_path, root / "store", run_id="demo-run")
         self.w1 = self.cfg.survey.wave_for_phase("survey_w1")
         self.w2 = self.cfg.survey.wave_for_phase("survey_w2")
-        self.first: PhaseResult = survey_wave_step(self.ctx, self.w1, {})
-        self.second: PhaseResult = survey_wave_step(self.ctx, self.w2, self.first.by_dataset())
+        first_run = run_wave(ctx, self.w1)
+        self.runs: dict[str, WaveRun] = {self.w1: first_run, self.w2: run_wave(ctx, self.w2, first_run.records)}
+        self.first, self.second = (self.runs[w].phase for w in (self.w1, self.w2))
 
     def table(self, wave: str, name: str) -> pl.DataFrame:
         """A published table of one wave, read back through its contract."""
-        result = self.first if wave == self.w1 else self.second
-        return self.ctx.read_table(result.by_dataset()[f"survey.{wave}.{name}"])
+        return self.runs[wave].table(dataset_for(f"survey.{wave}.{name}"))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +119,7 @@ def test_wave_change_and_figures(demo: Demo) -> None:
     change = demo.table(demo.w2, "change")
     assert {"influence_body", "influence_managers"} <= set(change["variable"])
     assert "redesign_player" not in change["variable"].to_list()  # asked in wave 2 only
-    figures = {o.dataset for o in demo.second.outputs if o.media_type == "image/png"}
+    figures = {o.dataset for o in demo.runs[demo.w2].outputs if o.media_type == "image/png"}
     assert (
         f"survey.{demo.w2}.fig_change" in figures
         and f"survey.{demo.w2}.fig_redesign_player" in figures

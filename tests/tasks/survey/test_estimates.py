@@ -1,4 +1,4 @@
-"""Estimates: vectorised proportions and means against tasks.survey.stats, scipy and statsmodels."""
+"""Estimates: vectorised proportions and means against tests/reference_stats.py, scipy and statsmodels."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 from schemas.study_config import Variable
 from schemas.survey import Estimates, Means
 from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_mapping, mean_table
-from tasks.survey.stats import likert_mean, weighted_proportion
+from tests.reference_stats import likert_mean, weighted_proportion
 
 ATOL = 1e-9
 LIKERT = {str(s): f"level {s}" for s in range(1, 6)}

@@ -9,7 +9,6 @@ from statsmodels.stats.proportion import proportion_confint
 
 from schemas.study_config import FreeTextDictionary
 from schemas.survey import FreeTextAgreement, FreeTextCategories, FreeTextCoded, FreeTextUncoded
-from tasks.qualitative.reliability import cohen_kappa
 from tasks.survey.freetext import (
     UNCODED,
     agreement_table,
@@ -18,6 +17,7 @@ from tasks.survey.freetext import (
     coded_long,
     uncoded_answers,
 )
+from tests.reference_stats import cohen_kappa
 
 DICTIONARY = FreeTextDictionary(
     variable="why",

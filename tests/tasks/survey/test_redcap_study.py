@@ -9,13 +9,10 @@ import polars as pl
 import pytest
 import yaml
 
-from schemas.study_config import load_study_config
-from tasks.context import RunContext
-from tasks.ingest.redcap import RedcapField, write_redcap_csv, write_redcap_dictionary
-from tasks.storage.runs import ingest_inputs
-from tasks.storage.store import open_store
+from schemas.datasets.survey import CHANGE, COVERAGE, ESTIMATES, REMOVED
+from tasks.demo.exports import RedcapField, write_redcap_csv, write_redcap_dictionary
 from tasks.storage.tables import parquet_to_table
-from tasks.survey.steps import survey_wave_step
+from tests.tasks.survey.wave_run import run_wave, wave_context
 
 LIKERT = [
     (str(i), label)
@@ -195,23 +192,18 @@ def schools(tmp_path_factory: pytest.TempPathFactory):
     """Both waves of the schools study on a file store."""
     root = tmp_path_factory.mktemp("schools")
     config = _study(root)
-    store = str(root / "store")
-    records = ingest_inputs(open_store(store), load_study_config(config))
-    ctx = RunContext(
-        store_url=store, run_id="schools", config_path=str(config), inputs=tuple(records)
-    )
-    first = survey_wave_step(ctx, "y1", {})
-    second = survey_wave_step(ctx, "y2", first.by_dataset())
-    return ctx, first, second
+    ctx = wave_context(config, root / "store", run_id="schools")
+    first = run_wave(ctx, "y1")
+    return ctx, first, run_wave(ctx, "y2", first.records)
 
 
 def test_redcap_study_runs_through_the_same_step(schools) -> None:
-    ctx, first, second = schools
-    removed = ctx.read_table(first.by_dataset()["survey.y1.removed"])
+    _, first, second = schools
+    removed = first.table(REMOVED)
     assert set(removed["reason"]) == {"excluded status"} and removed[
         "detail"
     ].unique().to_list() == ["Incomplete"]
-    est = ctx.read_table(first.by_dataset()["survey.y1.estimates"])
+    est = first.table(ESTIMATES)
     assert set(est["variable"]) == {"support", "barriers", "workload"}
     assert set(est["breakdown"]) == {"all", "role", "phase"}
     barriers = est.filter((pl.col("variable") == "barriers") & (pl.col("breakdown") == "all"))
@@ -223,9 +215,9 @@ def test_redcap_study_runs_through_the_same_step(schools) -> None:
         & (pl.col("kind") == "code")
     )
     assert support["code"].to_list() == ["1", "2"]  # "9" is a missing code, not an answer
-    coverage = ctx.read_table(first.by_dataset()["survey.y1.coverage"])
+    coverage = first.table(COVERAGE)
     assert coverage.filter(pl.col("breakdown") == "all")["sites"].item() == 40
-    assert "survey.y2.change" in second.by_dataset()
+    assert CHANGE.resolve(wave="y2") in second.records
     assert {o.dataset for o in first.outputs if o.media_type == "image/png"} == {
         "survey.y1.fig_support",
         "survey.y1.fig_freetext_comments",

@@ -7,8 +7,8 @@ from types import ModuleType
 import polars as pl
 import pytest
 
-from schemas.registry import model_for
-from tasks.triangulation.displays import Triangulation, join_review, triangulate
+from schemas.datasets import model_for
+from tasks.triangulation.displays import Triangulation, join_review, meta_matrix, triangulate
 from tasks.triangulation.qualitative import PropositionError, resolve_theme
 
 
@@ -145,6 +145,18 @@ def test_meta_matrix_has_every_case(tf: ModuleType) -> None:
     assert set(meta["convergence"]) == {"agreement"}
     items = result.joint_displays.filter(pl.col("measure") == "codings")["item"].to_list()
     assert items == ["theme: Political context", "category: Alliance leadership/Time pressure", "all themes together"]
+
+
+def test_meta_matrix_takes_the_coding_from_the_convergence_table(tf: ModuleType) -> None:
+    props = [tf.proposition("p1", ["Political context"]), tf.proposition("p2", ["Heroic leadership"])]
+    result = _run(tf, props)
+    # The meta-matrix repeats what the convergence table says: a changed row shows up there.
+    conv = result.convergence.with_columns(pl.lit("inconclusive").alias("quant_result"))
+    meta = meta_matrix(props, tf.codebook(), tf.matrix(), conv)
+    assert set(meta["quant_result"]) == {"inconclusive"}
+    assert meta.drop("quant_result").equals(result.meta_matrix.drop("quant_result"))
+    with pytest.raises(PropositionError, match="'p2' is missing from the convergence table"):
+        meta_matrix(props, tf.codebook(), tf.matrix(), result.convergence.head(1))
 
 
 def test_missing_theme_names_the_proposition_and_the_theme(tf: ModuleType) -> None:

@@ -1,19 +1,23 @@
-"""The triangulation step against a real local store: upstream tables in, three tables out."""
+"""Triangulation's step functions on tiny frames, each given a StepInput directly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import polars as pl
 import pytest
-import yaml
 
-from schemas.manifest import OutputRecord
-from tasks.context import RunContext
-from tasks.storage.catalog import review_key
+from schemas.datasets import Dataset
+from schemas.datasets.qualitative import CASES_CODEBOOK, MATRIX, QUOTES
+from schemas.datasets.survey import ASSOCIATIONS, CHANGE, ESTIMATES
+from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
+from schemas.study_config import parse_study_config
+from tasks.step import RawFile, StepInput
+from tasks.triangulation import steps
+from tasks.triangulation.displays import ReviewError, triangulate
 from tasks.triangulation.qualitative import PropositionError
-from tasks.triangulation.steps import triangulation_step
 
 PROPOSITIONS = [
     {"id": "p1_constrained", "statement": "CCGs are constrained by other bodies", "themes": ["Political context"],
@@ -21,60 +25,136 @@ PROPOSITIONS = [
     {"id": "p2_managers", "statement": "Managers gained influence", "themes": ["Time pressure"],
      "quantitative": {"variable": "influence"}, "expect": "increase"},
 ]
+REVIEW = b"\xef\xbb\xbfproposition_id,status,note\np2_managers,disputed,small change\ngone,confirmed,\n"
 
 
-def _context(tmp_path: Path, tf: ModuleType, propositions: list[dict]) -> tuple[RunContext, dict[str, OutputRecord]]:
-    config = tmp_path / "study.yaml"
-    config.write_text(yaml.safe_dump(tf.study_config(propositions)), encoding="utf-8")
-    up = RunContext(store_url=str(tmp_path / "store"), run_id="run-up", config_path=str(config))
-    frames = {
-        "cases.codebook": tf.codebook(), "cases.matrix": tf.matrix(), "cases.quotes": tf.quotes(),
-        "survey.w1.estimates": pl.DataFrame([tf.estimate("w1", "influence", "key", "1", 0.62, 0.55, 0.69)]),
-        "survey.w2.estimates": pl.DataFrame([tf.estimate("w2", "influence", "key", "1", 0.58, 0.52, 0.64)]),
-        "survey.w2.change": pl.DataFrame([tf.change("influence", 0.05, 0.01, 0.09)]),
+def _upstream(tf: ModuleType) -> dict[str, pl.DataFrame]:
+    return {
+        CASES_CODEBOOK.name: tf.codebook(), MATRIX.name: tf.matrix(), QUOTES.name: tf.quotes(),
+        ESTIMATES.resolve(wave="w1"): pl.DataFrame([tf.estimate("w1", "influence", "key", "1", 0.62, 0.55, 0.69)]),
+        ESTIMATES.resolve(wave="w2"): pl.DataFrame([tf.estimate("w2", "influence", "key", "1", 0.58, 0.52, 0.64)]),
+        CHANGE.resolve(wave="w2"): pl.DataFrame([tf.change("influence", 0.05, 0.01, 0.09)]),
     }
-    upstream = {name: up.write_table(name, frame, "case_studies" if name.startswith("cases") else "survey_w1")
-                for name, frame in frames.items()}
-    return up.model_copy(update={"run_id": "run-tri"}), upstream
 
 
-def test_step_publishes_three_valid_tables(tmp_path: Path, tf: ModuleType) -> None:
-    ctx, upstream = _context(tmp_path, tf, PROPOSITIONS)
-    result = triangulation_step(ctx, upstream)
-    out = result.by_dataset()
-    assert set(out) == {"triangulation.joint_displays", "triangulation.meta_matrix", "triangulation.convergence"}
-    assert all(o.key.startswith("runs/run-tri/triangulation/") and o.phase == "triangulation" for o in result.outputs)
-    conv = ctx.read_table(out["triangulation.convergence"])
+def _input(tf: ModuleType, tmp_path: Path, tables: dict[str, pl.DataFrame], review: bytes | None = None,
+           propositions: list[dict] = PROPOSITIONS) -> StepInput:
+    config = parse_study_config(tf.study_config(propositions), tmp_path / "study.yaml")
+    files = {} if review is None else {"review.triangulation": RawFile("review.triangulation", review,
+                                                                       "triangulation.csv")}
+    return StepInput(config=config, tables=tables, files=files, waves=("w1", "w2"))
+
+
+def _valid(dataset: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
+    assert dataset.model is not None
+    return dataset.model.validate(frame, lazy=True)
+
+
+def test_joint_displays_step_reads_every_wave_in_order(tf: ModuleType, tmp_path: Path) -> None:
+    out = steps.joint_displays(_input(tf, tmp_path, _upstream(tf)))
+    assert set(out.tables) == {JOINT_DISPLAYS}
+    joint = _valid(JOINT_DISPLAYS, out.tables[JOINT_DISPLAYS])
+    shares = joint.filter((pl.col("proposition_id") == "p1_constrained") & (pl.col("measure") == "proportion"))
+    assert shares["wave"].to_list() == ["w1", "w2"] and shares["value"].to_list() == [0.62, 0.58]
+    assert joint.filter(pl.col("measure") == "quote").height == 3  # two for p1, one for p2
+
+
+def test_survey_tables_fill_absent_waves_with_contract_shaped_frames(tf: ModuleType, tmp_path: Path) -> None:
+    tables = {k: v for k, v in _upstream(tf).items() if k != ESTIMATES.resolve(wave="w1")}
+    survey = steps.survey_tables(_input(tf, tmp_path, tables))
+    assert survey.waves == ("w1", "w2")
+    assert survey.estimates["wave"].to_list() == ["w2"]
+    assert survey.associations.is_empty()
+    assert ASSOCIATIONS.model is not None
+    assert survey.associations.columns == list(ASSOCIATIONS.model.to_schema().columns)
+
+
+def test_convergence_step_joins_the_review_file(tf: ModuleType, tmp_path: Path) -> None:
+    out = steps.convergence(_input(tf, tmp_path, _upstream(tf), REVIEW))
+    conv = _valid(CONVERGENCE, out.tables[CONVERGENCE])
     assert conv["convergence"].to_list() == ["agreement", "partial agreement"]
-    assert conv["reviewer_status"].to_list() == ["unreviewed", "unreviewed"]
-    assert out["triangulation.meta_matrix"].rows == 8
-    assert result.summary["agreement"] == 1 and result.summary["review_file"] == "absent"
-
-
-def test_step_joins_the_review_and_never_writes_it(tmp_path: Path, tf: ModuleType) -> None:
-    ctx, upstream = _context(tmp_path, tf, PROPOSITIONS)
-    review = b"\xef\xbb\xbfproposition_id,status,note\np2_managers,disputed,small change\np1_constrained,confirmed,\n"
-    store = ctx.store()
-    store.put(review_key("triangulation.csv"), review)
-    before = store.head(review_key("triangulation.csv"))
-    result = triangulation_step(ctx, upstream)
-    conv = ctx.read_table(result.by_dataset()["triangulation.convergence"])
-    assert conv["reviewer_status"].to_list() == ["confirmed", "disputed"]
+    assert conv["reviewer_status"].to_list() == ["unreviewed", "disputed"]
     assert conv["reviewer_note"].to_list() == [None, "small change"]
-    assert store.get(review_key("triangulation.csv")) == review
-    assert store.head(review_key("triangulation.csv")).sha256 == before.sha256
-    assert all(not o.key.startswith("review/") for o in result.outputs)
-    assert result.summary["reviewed"] == 2
+    assert out.notes == ("review/triangulation.csv: line 3 names no current proposition ('gone'); ignored",)
 
 
-def test_step_names_a_missing_theme(tmp_path: Path, tf: ModuleType) -> None:
+def test_convergence_without_a_review_is_unreviewed(tf: ModuleType, tmp_path: Path) -> None:
+    out = steps.convergence(_input(tf, tmp_path, _upstream(tf)))
+    assert out.tables[CONVERGENCE]["reviewer_status"].to_list() == ["unreviewed", "unreviewed"]
+    assert out.notes == ()
+
+
+def test_only_the_csv_file_is_the_review(tf: ModuleType, tmp_path: Path) -> None:
+    inp = _input(tf, tmp_path, _upstream(tf))
+    other = {"review.triangulation": RawFile("review.triangulation", b"PK\x03\x04", "triangulation.xlsx")}
+    assert steps.read_review(replace(inp, files=other)) is None
+    assert steps.read_review(_input(tf, tmp_path, {}, REVIEW)) is not None
+
+
+def test_a_malformed_review_is_refused_naming_the_file(tf: ModuleType, tmp_path: Path) -> None:
+    bad = b"proposition_id,status\np1_constrained,maybe\n"
+    with pytest.raises(ReviewError, match=r"review/triangulation.csv: line 2 \(p1_constrained\): status 'maybe'"):
+        steps.convergence(_input(tf, tmp_path, _upstream(tf), bad))
+
+
+def test_split_steps_equal_the_whole_triangulation(tf: ModuleType, tmp_path: Path) -> None:
+    tables = _upstream(tf)
+    conv = steps.convergence(_input(tf, tmp_path, tables, REVIEW)).tables[CONVERGENCE]
+    meta = steps.meta_matrix(_input(tf, tmp_path, {**tables, CONVERGENCE.name: conv})).tables[META_MATRIX]
+    joint = steps.joint_displays(_input(tf, tmp_path, tables)).tables[JOINT_DISPLAYS]
+    inp = _input(tf, tmp_path, tables)
+    whole = triangulate(inp.config.triangulation.propositions, dict(inp.config.survey.variables),
+                        tf.qual_tables(), steps.survey_tables(inp))
+    # The reviewed convergence table gives the same meta-matrix as the unreviewed one.
+    assert meta.equals(whole.meta_matrix) and joint.equals(whole.joint_displays)
+    assert conv.drop("reviewer_status", "reviewer_note").equals(
+        whole.convergence.drop("reviewer_status", "reviewer_note"))
+    _valid(META_MATRIX, meta)
+    assert meta.height == 8
+
+
+def test_summary_step_gives_the_phase_figures_markdown_and_table(tf: ModuleType, tmp_path: Path) -> None:
+    conv = steps.convergence(_input(tf, tmp_path, _upstream(tf), REVIEW)).tables[CONVERGENCE]
+    out = steps.summary(_input(tf, tmp_path, {CONVERGENCE.name: conv}, REVIEW))
+    assert out.summary == {"propositions": 2, "agreement": 1, "partial_agreement": 1, "silence": 0,
+                           "dissonance": 0, "reviewed": 1, "review_file": "present"}
+    lines = out.markdown.splitlines()
+    assert lines[0] == "## Triangulation"
+    assert lines[1] == ("2 propositions: 1 agreement, 1 partial agreement, 0 silence, 0 dissonance; "
+                        "1 reviewed (review/triangulation.csv present).")
+    assert lines[3].startswith("- **p1_constrained** (agreement): qualitative supported, quantitative convergent — ")
+    assert lines[-1] == "- note: review/triangulation.csv: line 3 names no current proposition ('gone'); ignored"
+    assert out.table[1] == {"proposition_id": "p2_managers", "qual_support": "partial",
+                            "quant_result": "convergent", "convergence": "partial agreement",
+                            "reviewer_status": "disputed"}
+    assert not out.tables and not out.files
+
+
+def test_summary_without_a_review_says_absent(tf: ModuleType, tmp_path: Path) -> None:
+    conv = steps.convergence(_input(tf, tmp_path, _upstream(tf))).tables[CONVERGENCE]
+    out = steps.summary(_input(tf, tmp_path, {CONVERGENCE.name: conv}))
+    assert out.summary["review_file"] == "absent" and out.summary["reviewed"] == 0
+    assert "(review/triangulation.csv absent)" in out.markdown and "- note:" not in out.markdown
+
+
+def test_case_tables_are_required_once_propositions_exist(tf: ModuleType, tmp_path: Path) -> None:
+    tables = {k: v for k, v in _upstream(tf).items() if k != CASES_CODEBOOK.name}
+    for step in (steps.joint_displays, steps.convergence):
+        with pytest.raises(PropositionError, match="triangulation needs 'cases.codebook', which no earlier phase"):
+            step(_input(tf, tmp_path, tables))
+
+
+def test_a_missing_theme_names_the_proposition(tf: ModuleType, tmp_path: Path) -> None:
     bad = [{**PROPOSITIONS[0], "themes": ["Vicious circle"]}]
-    ctx, upstream = _context(tmp_path, tf, bad)
     with pytest.raises(PropositionError, match="'p1_constrained': theme 'Vicious circle'"):
-        triangulation_step(ctx, upstream)
+        steps.joint_displays(_input(tf, tmp_path, _upstream(tf), propositions=bad))
 
 
-def test_step_without_propositions_publishes_empty_tables(tmp_path: Path, tf: ModuleType) -> None:
-    ctx, _ = _context(tmp_path, tf, [])
-    result = triangulation_step(ctx, {})
-    assert [o.rows for o in result.outputs] == [0, 0, 0]
+def test_without_propositions_every_table_is_empty_and_valid(tf: ModuleType, tmp_path: Path) -> None:
+    inp = _input(tf, tmp_path, {}, propositions=[])
+    joint = steps.joint_displays(inp).tables[JOINT_DISPLAYS]
+    conv = steps.convergence(inp).tables[CONVERGENCE]
+    meta = steps.meta_matrix(_input(tf, tmp_path, {CONVERGENCE.name: conv}, propositions=[])).tables[META_MATRIX]
+    for dataset, frame in ((JOINT_DISPLAYS, joint), (CONVERGENCE, conv), (META_MATRIX, meta)):
+        assert _valid(dataset, frame).height == 0
+    assert steps.summary(_input(tf, tmp_path, {CONVERGENCE.name: conv}, propositions=[])).summary["propositions"] == 0

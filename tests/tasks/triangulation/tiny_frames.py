@@ -128,8 +128,8 @@ def variables() -> dict[str, Variable]:
 def proposition(pid: str, themes: list[str], variable: str = "influence", expect: str | None = "majority",
                 **quant: Any) -> Proposition:
     """A proposition."""
-    return Proposition(id=pid, statement=f"Statement {pid}", themes=themes,
-                       quantitative={"variable": variable, **quant}, expect=expect)
+    return Proposition.model_validate({"id": pid, "statement": f"Statement {pid}", "themes": themes,
+                                       "quantitative": {"variable": variable, **quant}, "expect": expect})
 
 
 def study_config(propositions: list[dict[str, Any]]) -> dict[str, Any]:

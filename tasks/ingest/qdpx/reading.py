@@ -1,4 +1,4 @@
-"""Read and write REFI-QDA 1.5 projects (.qdpx) and codebooks (.qdc) as polars tables.
+"""Read REFI-QDA 1.5 projects (.qdpx, or project.qde XML) and codebooks (.qdc) into tables.
 
 Reading is lenient by default: the deviations real exports show (missing or misspelt namespace,
 GUIDs in braces or upper case, a missing isCodable, colours without '#', ...) are accepted and
@@ -15,14 +15,9 @@ stored (no newline conversion).
 
 from __future__ import annotations
 
-import io
 import re
-import uuid
-import zipfile
-import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -31,325 +26,22 @@ import defusedxml.ElementTree as SafeET
 import polars as pl
 
 from tasks.ingest.errors import InputError, InputErrors
+from tasks.ingest.qdpx.archive import open_archive, unsafe_member_path
+from tasks.ingest.qdpx.model import (
+    CANONICAL_GUID_PATTERN,
+    CODEBOOK_NAMESPACE,
+    CODES_SCHEMA,
+    COLOR_PATTERN,
+    PROJECT_NAMESPACE,
+    TABLE_SCHEMAS,
+    QdaProject,
+    canonical_guid,
+    table_from_rows,
+)
 from tasks.ingest.text import decode_text
 
-PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
-CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
-
-CODES_SCHEMA: dict[str, pl.DataType] = {
-    "guid": pl.String(),
-    "name": pl.String(),
-    "parent_guid": pl.String(),
-    "is_codable": pl.Boolean(),
-    "color": pl.String(),
-    "description": pl.String(),
-    "path": pl.String(),
-    "depth": pl.Int64(),
-}
-SOURCES_SCHEMA: dict[str, pl.DataType] = {
-    "guid": pl.String(),
-    "name": pl.String(),
-    "text": pl.String(),
-    "plain_text_path": pl.String(),
-}
-SOURCE_VARIABLES_SCHEMA: dict[str, pl.DataType] = {
-    "source_guid": pl.String(),
-    "name": pl.String(),
-    "value": pl.String(),
-}
-USERS_SCHEMA: dict[str, pl.DataType] = {"guid": pl.String(), "name": pl.String()}
-SELECTIONS_SCHEMA: dict[str, pl.DataType] = {
-    "guid": pl.String(),
-    "source_guid": pl.String(),
-    "start": pl.Int64(),
-    "end": pl.Int64(),
-    "code_guid": pl.String(),
-    "user_guid": pl.String(),
-    "text": pl.String(),
-}
-CASES_SCHEMA: dict[str, pl.DataType] = {"guid": pl.String(), "name": pl.String()}
-CASE_VARIABLES_SCHEMA: dict[str, pl.DataType] = {
-    "case_guid": pl.String(),
-    "name": pl.String(),
-    "value": pl.String(),
-}
-CASE_SOURCES_SCHEMA: dict[str, pl.DataType] = {"case_guid": pl.String(), "source_guid": pl.String()}
-
-TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "codes": CODES_SCHEMA,
-    "sources": SOURCES_SCHEMA,
-    "source_variables": SOURCE_VARIABLES_SCHEMA,
-    "users": USERS_SCHEMA,
-    "selections": SELECTIONS_SCHEMA,
-    "cases": CASES_SCHEMA,
-    "case_variables": CASE_VARIABLES_SCHEMA,
-    "case_sources": CASE_SOURCES_SCHEMA,
-}
-
-# Fixed namespace so GUIDs derived from names are the same on every machine and every run.
-_STUDYFLOW_GUID_NAMESPACE = uuid.UUID("6f1d3c2e-6a47-5b0e-9c1f-2d8a4e7b9f10")
-_CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_COLOR = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
+# A colour written without its '#': tolerated and read as "#" + value.
 _BARE_COLOR = re.compile(r"(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
-# Characters XML 1.0 cannot carry at all, not even as character references.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_READ_CHUNK = 1 << 20
-
-
-def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    return pl.DataFrame(schema=schema)
-
-
-def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    if not rows:
-        return _empty(schema)
-    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
-
-
-@dataclass(frozen=True, eq=False)
-class QdaProject:
-    """A REFI-QDA project as tables; equality ignores row order and notes."""
-
-    name: str
-    codes: pl.DataFrame = field(default_factory=lambda: _empty(CODES_SCHEMA))
-    sources: pl.DataFrame = field(default_factory=lambda: _empty(SOURCES_SCHEMA))
-    source_variables: pl.DataFrame = field(default_factory=lambda: _empty(SOURCE_VARIABLES_SCHEMA))
-    users: pl.DataFrame = field(default_factory=lambda: _empty(USERS_SCHEMA))
-    selections: pl.DataFrame = field(default_factory=lambda: _empty(SELECTIONS_SCHEMA))
-    cases: pl.DataFrame = field(default_factory=lambda: _empty(CASES_SCHEMA))
-    case_variables: pl.DataFrame = field(default_factory=lambda: _empty(CASE_VARIABLES_SCHEMA))
-    case_sources: pl.DataFrame = field(default_factory=lambda: _empty(CASE_SOURCES_SCHEMA))
-    notes: tuple[str, ...] = ()
-
-    def frames(self) -> dict[str, pl.DataFrame]:
-        """The eight tables by field name."""
-        return {key: getattr(self, key) for key in TABLE_SCHEMAS}
-
-    def sorted(self) -> QdaProject:
-        """The same project with every table sorted by all its columns (a canonical row order)."""
-        ordered = {key: df.sort(df.columns, nulls_last=True) for key, df in self.frames().items()}
-        return QdaProject(name=self.name, notes=self.notes, **ordered)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, QdaProject):
-            return NotImplemented
-        if self.name != other.name:
-            return False
-        mine, theirs = self.sorted().frames(), other.sorted().frames()
-        return all(mine[key].equals(theirs[key]) for key in TABLE_SCHEMAS)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @classmethod
-    def from_rows(
-        cls,
-        name: str,
-        *,
-        codes: Iterable[Mapping[str, Any]] = (),
-        sources: Iterable[Mapping[str, Any]] = (),
-        source_variables: Iterable[Mapping[str, Any]] = (),
-        users: Iterable[Mapping[str, Any]] = (),
-        selections: Iterable[Mapping[str, Any]] = (),
-        cases: Iterable[Mapping[str, Any]] = (),
-        case_variables: Iterable[Mapping[str, Any]] = (),
-        case_sources: Iterable[Mapping[str, Any]] = (),
-        notes: Iterable[str] = (),
-    ) -> QdaProject:
-        """Build a project from plain rows; derives code path/depth and selection text.
-
-        codes: guid, name, [parent_guid], [is_codable=True], [color], [description].
-        sources: guid, name, text, [plain_text_path]. selections: guid, source_guid, start, end,
-        code_guid, [user_guid], [text: must equal the source slice if given]. GUIDs may be
-        uuid.UUID or strings in any case, with or without braces. Raises ValueError on bad rows.
-        """
-        code_rows = [
-            _row(
-                "codes",
-                i,
-                r,
-                required=("guid", "name"),
-                optional={
-                    "parent_guid": None,
-                    "is_codable": True,
-                    "color": None,
-                    "description": None,
-                    "path": None,
-                    "depth": None,
-                },
-            )
-            for i, r in enumerate(codes)
-        ]
-        for r in code_rows:
-            r["guid"] = canonical_guid(r["guid"])
-            r["parent_guid"] = (
-                None if r["parent_guid"] is None else canonical_guid(r["parent_guid"])
-            )
-            r["is_codable"] = bool(r["is_codable"])
-        problems = _derive_code_paths(code_rows)
-        if problems:
-            raise ValueError(f"project {name!r}: " + "; ".join(problems))
-
-        source_rows = [
-            _row(
-                "sources",
-                i,
-                r,
-                required=("guid", "name", "text"),
-                optional={"plain_text_path": None},
-            )
-            for i, r in enumerate(sources)
-        ]
-        texts: dict[str, str] = {}
-        for r in source_rows:
-            r["guid"] = canonical_guid(r["guid"])
-            texts[r["guid"]] = r["text"]
-
-        selection_rows = []
-        for i, given in enumerate(selections):
-            row = _row(
-                "selections",
-                i,
-                given,
-                required=("guid", "source_guid", "start", "end", "code_guid"),
-                optional={"user_guid": None, "text": None},
-            )
-            for key in ("guid", "source_guid", "code_guid", "user_guid"):
-                if row[key] is not None:
-                    row[key] = canonical_guid(row[key])
-            source_text = texts.get(row["source_guid"])
-            if source_text is None:
-                raise ValueError(f"selections row {i}: unknown source_guid {row['source_guid']}")
-            start, end = int(row["start"]), int(row["end"])
-            if not 0 <= start <= end <= len(source_text):
-                raise ValueError(
-                    f"selections row {i}: need 0 <= start <= end <= {len(source_text)}, "
-                    f"got start={start}, end={end}"
-                )
-            sliced = source_text[start:end]
-            if row["text"] is not None and row["text"] != sliced:
-                raise ValueError(
-                    f"selections row {i}: text does not equal source text[{start}:{end}]"
-                )
-            row.update(start=start, end=end, text=sliced)
-            selection_rows.append(row)
-
-        def guid_rows(
-            table: str,
-            rows: Iterable[Mapping[str, Any]],
-            required: tuple[str, ...],
-            guids: tuple[str, ...],
-        ) -> list[dict[str, Any]]:
-            out = []
-            for i, r in enumerate(rows):
-                row = _row(table, i, r, required=required, optional={})
-                for key in guids:
-                    row[key] = canonical_guid(row[key])
-                out.append(row)
-            return out
-
-        return cls(
-            name=name,
-            codes=_frame(code_rows, CODES_SCHEMA),
-            sources=_frame(source_rows, SOURCES_SCHEMA),
-            source_variables=_frame(
-                guid_rows(
-                    "source_variables",
-                    source_variables,
-                    ("source_guid", "name", "value"),
-                    ("source_guid",),
-                ),
-                SOURCE_VARIABLES_SCHEMA,
-            ),
-            users=_frame(guid_rows("users", users, ("guid", "name"), ("guid",)), USERS_SCHEMA),
-            selections=_frame(selection_rows, SELECTIONS_SCHEMA),
-            cases=_frame(guid_rows("cases", cases, ("guid", "name"), ("guid",)), CASES_SCHEMA),
-            case_variables=_frame(
-                guid_rows(
-                    "case_variables", case_variables, ("case_guid", "name", "value"), ("case_guid",)
-                ),
-                CASE_VARIABLES_SCHEMA,
-            ),
-            case_sources=_frame(
-                guid_rows(
-                    "case_sources",
-                    case_sources,
-                    ("case_guid", "source_guid"),
-                    ("case_guid", "source_guid"),
-                ),
-                CASE_SOURCES_SCHEMA,
-            ),
-            notes=tuple(notes),
-        )
-
-
-def empty_project(name: str) -> QdaProject:
-    """A project with the given name and no rows in any table."""
-    return QdaProject(name=name)
-
-
-def canonical_guid(value: str | uuid.UUID) -> str:
-    """GUID in lower-case 8-4-4-4-12 form without braces; non-UUID text is only trimmed and lower-cased."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    text = str(value).strip()
-    if text.startswith("{") and text.endswith("}"):
-        text = text[1:-1].strip()
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return text.lower()
-
-
-def stable_guid(*parts: str) -> str:
-    """A GUID derived only from the given strings (uuid5), for reproducible generated projects."""
-    return str(uuid.uuid5(_STUDYFLOW_GUID_NAMESPACE, "\x1f".join(parts)))
-
-
-def _row(
-    table: str,
-    index: int,
-    row: Mapping[str, Any],
-    *,
-    required: tuple[str, ...],
-    optional: dict[str, Any],
-) -> dict[str, Any]:
-    unknown = set(row) - set(required) - set(optional)
-    if unknown:
-        raise ValueError(f"{table} row {index}: unknown key(s) {sorted(unknown)}")
-    missing = [key for key in required if row.get(key) is None]
-    if missing:
-        raise ValueError(f"{table} row {index}: missing {missing}")
-    out = dict(optional)
-    out.update(row)
-    return out
-
-
-def _derive_code_paths(rows: list[dict[str, Any]]) -> list[str]:
-    """Fill path/depth from parent links in place; return problems (unknown parent, cycle, duplicate)."""
-    by_guid: dict[str, dict[str, Any]] = {}
-    problems: list[str] = []
-    for r in rows:
-        if r["guid"] in by_guid:
-            problems.append(f"duplicate code guid {r['guid']}")
-        by_guid[r["guid"]] = r
-    for r in rows:
-        names = [r["name"]]
-        seen = {r["guid"]}
-        parent = r["parent_guid"]
-        while parent is not None:
-            if parent not in by_guid:
-                problems.append(f"code {r['guid']} has unknown parent_guid {parent}")
-                break
-            if parent in seen:
-                problems.append(f"code {r['guid']} is part of a parent cycle")
-                break
-            seen.add(parent)
-            names.append(by_guid[parent]["name"])
-            parent = by_guid[parent]["parent_guid"]
-        r["path"] = "/".join(reversed(names))
-        r["depth"] = len(names)
-    return problems
 
 
 class _Problems:
@@ -396,23 +88,28 @@ class _Problems:
 
 
 def _local(tag: str) -> str:
+    """A tag without its namespace."""
     return tag.rpartition("}")[2]
 
 
 def _namespace(tag: str) -> str:
+    """A tag's namespace, "" when it has none."""
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
 def _children(element: ET.Element, local: str) -> list[ET.Element]:
+    """Child elements with this local name, in any namespace."""
     return [c for c in element if isinstance(c.tag, str) and _local(c.tag) == local]
 
 
 def _child(element: ET.Element, local: str) -> ET.Element | None:
+    """The first child element with this local name, or None."""
     found = _children(element, local)
     return found[0] if found else None
 
 
 def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
+    """The root element; entity declarations and malformed XML raise InputError."""
     prefix = f"{member}: " if member else ""
     try:
         return SafeET.fromstring(xml)
@@ -431,83 +128,15 @@ def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
         ) from exc
 
 
-def _unsafe_member(path: str) -> bool:
-    normal = path.replace("\\", "/")
-    if normal.startswith("/") or re.match(r"[A-Za-z]:", normal):
-        return True
-    return any(part == ".." for part in normal.split("/"))
-
-
-class _ZipReader:
-    """Reads zip members while counting every decompressed byte against a total bound."""
-
-    def __init__(self, archive: zipfile.ZipFile, file: str, limit: int) -> None:
-        self.archive = archive
-        self.file = file
-        self.limit = limit
-        self.used = 0
-        self.members = {
-            info.filename.replace("\\", "/").removeprefix("./"): info
-            for info in archive.infolist()
-            if not info.is_dir()
-        }
-
-    def read(self, member: str) -> bytes | None:
-        info = self.members.get(member)
-        if info is None:
-            return None
-        chunks = []
-        try:
-            with self.archive.open(info) as handle:
-                while chunk := handle.read(_READ_CHUNK):
-                    self.used += len(chunk)
-                    # Declared sizes can lie; this count is what actually bounds memory use.
-                    if self.used > self.limit:
-                        raise InputError(
-                            self.file,
-                            f"zip member {info.filename!r}",
-                            f"total uncompressed size must not exceed {self.limit} bytes",
-                            "counted while decompressing",
-                        )
-                    chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
-            raise InputError(
-                self.file, f"zip member {info.filename!r}", "broken zip", str(exc)
-            ) from exc
-        return b"".join(chunks)
-
-
 def read_qdpx(
     data: bytes, name: str, *, strict: bool = False, max_uncompressed_bytes: int = 2_000_000_000
 ) -> QdaProject:
     """Read a REFI-QDA .qdpx archive (project.qde plus sources/) into a QdaProject."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise InputError(
-            name, "whole file", "broken zip", f"not a readable zip archive: {exc}"
-        ) from exc
-    with archive:
-        infos = archive.infolist()
-        for info in infos:
-            if _unsafe_member(info.filename):
-                raise InputError(
-                    name,
-                    f"zip member {info.filename!r}",
-                    "zip member paths must be relative and must not contain '..' (path traversal)",
-                )
-        declared = sum(info.file_size for info in infos)
-        if declared > max_uncompressed_bytes:
-            raise InputError(
-                name,
-                "zip archive",
-                f"total uncompressed size must not exceed {max_uncompressed_bytes} bytes",
-                f"the zip declares {declared} bytes",
-            )
-        reader = _ZipReader(archive, name, max_uncompressed_bytes)
+    with open_archive(data, name, max_uncompressed_bytes) as reader:
         pre_notes: list[InputError] = []
         qde = "project.qde"
         if qde not in reader.members:
+            # Some tools name the file after the project: one unambiguous .qde is accepted.
             candidates = sorted(m for m in reader.members if m.lower().endswith(".qde"))
             if len(candidates) != 1:
                 found = ", ".join(sorted(reader.members)[:10]) or "the zip is empty"
@@ -559,7 +188,7 @@ def read_qdc_with_notes(
     else:
         _read_codes(codes, "/CodeBook/Codes", "", None, "", 1, rows, problems)
     problems.raise_if_any()
-    return _frame(rows, CODES_SCHEMA), problems.all_notes()
+    return table_from_rows(rows, CODES_SCHEMA), problems.all_notes()
 
 
 def read_qdc(data: bytes, name: str, *, strict: bool = False) -> pl.DataFrame:
@@ -568,6 +197,7 @@ def read_qdc(data: bytes, name: str, *, strict: bool = False) -> pl.DataFrame:
 
 
 def _check_namespaces(root: ET.Element, expected: str, doc: str, problems: _Problems) -> None:
+    """One deviation per namespace other than the expected one."""
     seen: set[str] = set()
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -585,8 +215,9 @@ def _check_namespaces(root: ET.Element, expected: str, doc: str, problems: _Prob
 
 
 def _guid(raw: str, place: str, problems: _Problems) -> str:
+    """The GUID in canonical form, with a deviation when it was not written that way."""
     canonical = canonical_guid(raw)
-    if not _CANONICAL_GUID.fullmatch(canonical):
+    if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
         problems.deviation(place, "GUIDs must be 8-4-4-4-12 hexadecimal", f"got {raw!r}")
     elif canonical != raw:
         problems.deviation(
@@ -598,6 +229,7 @@ def _guid(raw: str, place: str, problems: _Problems) -> str:
 
 
 def _guid_attr(element: ET.Element, attr: str, place: str, problems: _Problems) -> str | None:
+    """The canonical GUID in attribute `attr`; an error and None when it is missing."""
     raw = element.get(attr)
     if raw is None or not raw.strip():
         problems.error(place, f"<{_local(element.tag)}> needs a {attr} attribute")
@@ -616,6 +248,7 @@ def _read_codes(
     problems: _Problems,
     seen: set[str] | None = None,
 ) -> None:
+    """Append a row per <Code> under parent, depth first, with its path and depth."""
     seen = set() if seen is None else seen
     for i, element in enumerate(_children(parent, "Code"), 1):
         here = f"{xpath}/Code[{i}]"
@@ -647,6 +280,7 @@ def _read_codes(
 
 
 def _is_codable(element: ET.Element, place: str, problems: _Problems) -> bool:
+    """isCodable as a bool, tolerating missing and loosely spelt values."""
     raw = element.get("isCodable")
     rule = "isCodable must be true, false, 1 or 0"
     if raw is None:
@@ -668,11 +302,12 @@ def _is_codable(element: ET.Element, place: str, problems: _Problems) -> bool:
 
 
 def _color(element: ET.Element, place: str, problems: _Problems) -> str | None:
+    """The code colour as #RRGGBB or #RGB; a missing '#' is added, anything else dropped."""
     raw = element.get("color")
     if raw is None:
         return None
     value = raw.strip()
-    if _COLOR.fullmatch(value):
+    if COLOR_PATTERN.fullmatch(value):
         return value
     rule = "color must be #RRGGBB or #RGB"
     if _BARE_COLOR.fullmatch(value):
@@ -751,7 +386,7 @@ class _ProjectReader:
         return QdaProject(
             name=name,
             notes=problems.all_notes(),
-            **{key: _frame(rows, TABLE_SCHEMAS[key]) for key, rows in self.rows.items()},
+            **{key: table_from_rows(rows, TABLE_SCHEMAS[key]) for key, rows in self.rows.items()},
         )
 
     def _place(self, xpath: str, element: ET.Element) -> str:
@@ -944,7 +579,7 @@ class _ProjectReader:
                 f"plainTextPath={path!r} refers to a file outside the archive",
             )
             return None
-        if not rest or _unsafe_member(rest):
+        if not rest or unsafe_member_path(rest):
             self.problems.error(
                 place,
                 "plainTextPath must stay inside the archive's sources folder (path traversal)",
@@ -1110,291 +745,3 @@ class _ProjectReader:
     def _summarise(self) -> None:
         for what, count in sorted(self.counts.items()):
             self.problems.note(f"{count} {what}")
-
-
-class _WriteCheck:
-    """Collects reasons a model cannot be written as schema-valid REFI-QDA."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.errors: list[InputError] = []
-
-    def fail(self, place: str, rule: str, detail: str = "") -> None:
-        self.errors.append(InputError(self.label, place, rule, detail))
-
-    def guid(self, value: Any, place: str) -> str:
-        canonical = canonical_guid(value) if value is not None else ""
-        if not _CANONICAL_GUID.fullmatch(canonical):
-            self.fail(place, "GUIDs must be UUIDs (8-4-4-4-12 hexadecimal)", f"got {value!r}")
-        return canonical
-
-    def xml_text(self, value: str | None, place: str) -> str | None:
-        if value is not None and _XML_ILLEGAL.search(value):
-            self.fail(place, "text must not contain characters XML 1.0 cannot carry", repr(value))
-        return value
-
-    def done(self) -> None:
-        if len(self.errors) == 1:
-            raise self.errors[0]
-        if self.errors:
-            raise InputErrors(self.errors)
-
-
-def _code_elements(codes: pl.DataFrame, check: _WriteCheck) -> list[ET.Element]:
-    """Nested <Code> elements in row order, children under their parents."""
-    rows = []
-    for i, r in enumerate(codes.iter_rows(named=True)):
-        place = f"codes row {i} (guid={r['guid']})"
-        r = dict(r)
-        r["guid"] = check.guid(r["guid"], place)
-        r["parent_guid"] = (
-            None if r.get("parent_guid") is None else check.guid(r["parent_guid"], place)
-        )
-        if r.get("is_codable") is None:
-            check.fail(place, "is_codable must be true or false", "got null")
-        if r.get("color") is not None and not _COLOR.fullmatch(r["color"]):
-            check.fail(place, "color must be #RRGGBB or #RGB", f"got {r['color']!r}")
-        if r.get("name") is None:
-            check.fail(place, "a code needs a name")
-        check.xml_text(r.get("name"), place)
-        check.xml_text(r.get("description"), place)
-        rows.append(r)
-    problems = _derive_code_paths(rows)
-    for problem in problems:
-        check.fail("codes", "codes must form a tree of unique GUIDs", problem)
-    if problems:
-        return []
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for r in rows:
-        children.setdefault(r["parent_guid"], []).append(r)
-
-    def build(r: dict[str, Any]) -> ET.Element:
-        attrs = {
-            "guid": r["guid"],
-            "name": r["name"],
-            "isCodable": "true" if r["is_codable"] else "false",
-        }
-        if r.get("color") is not None:
-            attrs["color"] = r["color"]
-        element = ET.Element("Code", attrs)
-        if r.get("description") is not None:
-            ET.SubElement(element, "Description").text = r["description"]
-        element.extend(build(child) for child in children.get(r["guid"], []))
-        return element
-
-    return [build(r) for r in children.get(None, [])]
-
-
-def _serialise(root: ET.Element) -> bytes:
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
-
-
-def _variable_value(parent: ET.Element, name: str, value: str) -> None:
-    element = ET.SubElement(parent, "VariableValue")
-    ET.SubElement(element, "VariableRef", {"targetGUID": stable_guid("variable", name)})
-    ET.SubElement(element, "TextValue").text = value
-
-
-def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Element, dict[str, str]]:
-    root = ET.Element(
-        "Project", {"xmlns": PROJECT_NAMESPACE, "name": project.name, "origin": "studyflow"}
-    )
-    check.xml_text(project.name, "project name")
-
-    user_guids: set[str] = set()
-    users = []
-    for i, r in enumerate(project.users.iter_rows(named=True)):
-        place = f"users row {i}"
-        guid = check.guid(r["guid"], place)
-        if guid in user_guids:
-            check.fail(place, "user GUIDs must be unique", guid)
-        user_guids.add(guid)
-        users.append(
-            ET.Element("User", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
-        )
-    if users:
-        ET.SubElement(root, "Users").extend(users)
-
-    code_elements = _code_elements(project.codes, check)
-    code_guids = {canonical_guid(g) for g in project.codes["guid"].to_list() if g is not None}
-    if code_elements:
-        ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes").extend(code_elements)
-
-    variable_names = sorted(
-        set(project.source_variables["name"].to_list())
-        | set(project.case_variables["name"].to_list())
-    )
-    if variable_names:
-        variables = ET.SubElement(root, "Variables")
-        for name in variable_names:
-            check.xml_text(name, f"variable {name!r}")
-            ET.SubElement(
-                variables,
-                "Variable",
-                {"guid": stable_guid("variable", name), "name": name, "typeOfVariable": "Text"},
-            )
-
-    source_guids = [
-        check.guid(g, f"sources row {i}") for i, g in enumerate(project.sources["guid"].to_list())
-    ]
-    for guid, count in Counter(source_guids).items():
-        if count > 1:
-            check.fail("sources", "source GUIDs must be unique", guid)
-
-    case_values = _grouped(project.case_variables, "case_guid", check)
-    case_links = _grouped(project.case_sources, "case_guid", check)
-    case_guids: set[str] = set()
-    cases = []
-    for i, r in enumerate(project.cases.iter_rows(named=True)):
-        place = f"cases row {i}"
-        guid = check.guid(r["guid"], place)
-        if guid in case_guids:
-            check.fail(place, "case GUIDs must be unique", guid)
-        case_guids.add(guid)
-        element = ET.Element("Case", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
-        for value in case_values.get(guid, []):
-            _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
-        for link in case_links.get(guid, []):
-            target = check.guid(link["source_guid"], place)
-            if target not in source_guids:
-                check.fail(
-                    place, "case_sources must name a known source", f"unknown source guid {target}"
-                )
-            ET.SubElement(element, "SourceRef", {"targetGUID": target})
-        cases.append(element)
-    for table, grouped in (("case_variables", case_values), ("case_sources", case_links)):
-        for guid in grouped.keys() - case_guids:
-            check.fail(table, f"{table} must name a known case", f"unknown case guid {guid}")
-    if cases:
-        ET.SubElement(root, "Cases").extend(cases)
-
-    source_values = _grouped(project.source_variables, "source_guid", check)
-    selections = _grouped(project.selections, "source_guid", check)
-    texts: dict[str, str] = {}
-    sources = []
-    for guid, r in zip(source_guids, project.sources.iter_rows(named=True), strict=True):
-        place = f"source {r['name']!r} (guid={guid})"
-        if r["text"] is None:
-            check.fail(place, "a source needs its text", "text is null")
-        texts[guid] = r["text"] or ""
-        element = ET.Element(
-            "TextSource",
-            {
-                "guid": guid,
-                "name": check.xml_text(r["name"], place) or "",
-                "plainTextPath": f"internal://{guid}.txt",
-            },
-        )
-        _selection_elements(
-            element, selections.get(guid, []), texts[guid], code_guids, user_guids, place, check
-        )
-        for value in source_values.get(guid, []):
-            _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
-        sources.append(element)
-    for table, grouped in (("source_variables", source_values), ("selections", selections)):
-        for guid in grouped.keys() - set(source_guids):
-            check.fail(table, f"{table} must name a known source", f"unknown source guid {guid}")
-    if sources:
-        ET.SubElement(root, "Sources").extend(sources)
-    return root, texts
-
-
-def _grouped(frame: pl.DataFrame, key: str, check: _WriteCheck) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for i, r in enumerate(frame.iter_rows(named=True)):
-        out.setdefault(check.guid(r[key], f"{key} in row {i}"), []).append(r)
-    return out
-
-
-def _selection_elements(
-    parent: ET.Element,
-    rows: list[dict[str, Any]],
-    text: str,
-    code_guids: set[str],
-    user_guids: set[str],
-    source_place: str,
-    check: _WriteCheck,
-) -> None:
-    by_guid: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_guid.setdefault(check.guid(r["guid"], source_place), []).append(r)
-    ordered = sorted(
-        by_guid.items(), key=lambda item: (item[1][0]["start"], item[1][0]["end"], item[0])
-    )
-    for guid, codings in ordered:
-        place = f"selection guid={guid} in {source_place}"
-        start, end = codings[0]["start"], codings[0]["end"]
-        if any((c["start"], c["end"]) != (start, end) for c in codings):
-            check.fail(place, "rows of one selection must share start and end")
-        if start is None or end is None or not 0 <= start <= end <= len(text):
-            check.fail(
-                place,
-                "a selection must lie within its source text",
-                f"start={start}, end={end}, text has {len(text)} characters",
-            )
-        users = {c["user_guid"] for c in codings}
-        attrs = {"guid": guid, "startPosition": str(start), "endPosition": str(end)}
-        if len(users) == 1 and None not in users:
-            attrs["creatingUser"] = check.guid(next(iter(users)), place)
-        element = ET.SubElement(parent, "PlainTextSelection", attrs)
-        seen_codes: set[str] = set()
-        for c in sorted(codings, key=lambda c: canonical_guid(c["code_guid"] or "")):
-            code = check.guid(c["code_guid"], place)
-            if code not in code_guids:
-                check.fail(
-                    place,
-                    "code_guid must name a code in the codes table",
-                    f"unknown code guid {code}",
-                )
-            if code in seen_codes:
-                check.fail(place, "a selection must not carry the same code twice", code)
-            seen_codes.add(code)
-            coding_attrs = {"guid": stable_guid("coding", guid, code)}
-            if c["user_guid"] is not None:
-                user = check.guid(c["user_guid"], place)
-                if user not in user_guids:
-                    check.fail(
-                        place,
-                        "user_guid must name a user in the users table",
-                        f"unknown user guid {user}",
-                    )
-                coding_attrs["creatingUser"] = user
-            coding = ET.SubElement(element, "Coding", coding_attrs)
-            ET.SubElement(coding, "CodeRef", {"targetGUID": code})
-
-
-def _deterministic_zip(members: Mapping[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in sorted(members):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            # Fixed "made on Unix, mode 0644" so output does not depend on the writing platform.
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, members[name], compresslevel=9)
-    return buffer.getvalue()
-
-
-def write_qdpx(project: QdaProject) -> bytes:
-    """Write a schema-valid, byte-for-byte reproducible .qdpx (texts under sources/<guid>.txt)."""
-    check = _WriteCheck(f"QdaProject {project.name!r}")
-    root, texts = _project_element(project, check)
-    check.done()
-    members = {"project.qde": _serialise(root)}
-    members.update({f"sources/{guid}.txt": text.encode("utf-8") for guid, text in texts.items()})
-    return _deterministic_zip(members)
-
-
-def write_qdc(codes: pl.DataFrame, name: str) -> bytes:
-    """Write a codes table as a schema-valid REFI-QDA codebook (.qdc) XML document."""
-    check = _WriteCheck(name)
-    elements = _code_elements(codes, check)
-    if not elements and not check.errors:
-        check.fail("codes", "a codebook needs at least one code", "the codes table is empty")
-    check.done()
-    root = ET.Element("CodeBook", {"xmlns": CODEBOOK_NAMESPACE, "origin": "studyflow"})
-    ET.SubElement(root, "Codes").extend(elements)
-    return _serialise(root)

@@ -1,0 +1,336 @@
+"""Write a QdaProject as a schema-valid, byte-for-byte reproducible .qdpx, and codes as a .qdc.
+
+The writer is strict where the reader is lenient: every GUID must be a UUID, codes must form a
+tree, selections must lie within their text and name known codes and users, and text must be
+representable in XML 1.0. All such problems are collected and raised together (one problem as
+``InputError``, several as ``InputErrors``). Output depends only on the tables: elements follow
+the schema's order, selections are written in text order, GUIDs of derived elements come from
+``stable_guid`` and zip members carry a fixed date and mode.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import polars as pl
+
+from tasks.ingest.errors import InputError, InputErrors
+from tasks.ingest.qdpx.model import (
+    CANONICAL_GUID_PATTERN,
+    CODEBOOK_NAMESPACE,
+    COLOR_PATTERN,
+    PROJECT_NAMESPACE,
+    QdaProject,
+    canonical_guid,
+    derive_code_paths,
+    stable_guid,
+)
+
+# Characters XML 1.0 cannot carry at all, not even as character references.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The earliest date a zip entry can hold: a fixed stamp keeps the bytes independent of the clock.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class _WriteCheck:
+    """Collects reasons a model cannot be written as schema-valid REFI-QDA."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.errors: list[InputError] = []
+
+    def fail(self, place: str, rule: str, detail: str = "") -> None:
+        """Record one reason the project cannot be written."""
+        self.errors.append(InputError(self.label, place, rule, detail))
+
+    def guid(self, value: Any, place: str) -> str:
+        """The GUID in canonical form, recording a failure when it is not a UUID."""
+        canonical = canonical_guid(value) if value is not None else ""
+        if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
+            self.fail(place, "GUIDs must be UUIDs (8-4-4-4-12 hexadecimal)", f"got {value!r}")
+        return canonical
+
+    def xml_text(self, value: str | None, place: str) -> str | None:
+        """The text unchanged, recording a failure when XML 1.0 cannot carry it."""
+        if value is not None and _XML_ILLEGAL.search(value):
+            self.fail(place, "text must not contain characters XML 1.0 cannot carry", repr(value))
+        return value
+
+    def done(self) -> None:
+        """Raise every recorded failure: one as InputError, several as InputErrors."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise InputErrors(self.errors)
+
+
+def _code_elements(codes: pl.DataFrame, check: _WriteCheck) -> list[ET.Element]:
+    """Nested <Code> elements in row order, children under their parents."""
+    rows = []
+    for i, r in enumerate(codes.iter_rows(named=True)):
+        place = f"codes row {i} (guid={r['guid']})"
+        r = dict(r)
+        r["guid"] = check.guid(r["guid"], place)
+        r["parent_guid"] = (
+            None if r.get("parent_guid") is None else check.guid(r["parent_guid"], place)
+        )
+        if r.get("is_codable") is None:
+            check.fail(place, "is_codable must be true or false", "got null")
+        if r.get("color") is not None and not COLOR_PATTERN.fullmatch(r["color"]):
+            check.fail(place, "color must be #RRGGBB or #RGB", f"got {r['color']!r}")
+        if r.get("name") is None:
+            check.fail(place, "a code needs a name")
+        check.xml_text(r.get("name"), place)
+        check.xml_text(r.get("description"), place)
+        rows.append(r)
+    problems = derive_code_paths(rows)
+    for problem in problems:
+        check.fail("codes", "codes must form a tree of unique GUIDs", problem)
+    if problems:
+        return []
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        children.setdefault(r["parent_guid"], []).append(r)
+
+    def build(r: dict[str, Any]) -> ET.Element:
+        attrs = {
+            "guid": r["guid"],
+            "name": r["name"],
+            "isCodable": "true" if r["is_codable"] else "false",
+        }
+        if r.get("color") is not None:
+            attrs["color"] = r["color"]
+        element = ET.Element("Code", attrs)
+        if r.get("description") is not None:
+            ET.SubElement(element, "Description").text = r["description"]
+        element.extend(build(child) for child in children.get(r["guid"], []))
+        return element
+
+    return [build(r) for r in children.get(None, [])]
+
+
+def _serialise(root: ET.Element) -> bytes:
+    """UTF-8 XML with a declaration, indented two spaces, ending in a newline."""
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _variable_value(parent: ET.Element, name: str, value: str) -> None:
+    """Append a text <VariableValue> naming the variable by its stable GUID."""
+    element = ET.SubElement(parent, "VariableValue")
+    ET.SubElement(element, "VariableRef", {"targetGUID": stable_guid("variable", name)})
+    ET.SubElement(element, "TextValue").text = value
+
+
+def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Element, dict[str, str]]:
+    """The <Project> element in schema order, and each source's text by GUID."""
+    root = ET.Element(
+        "Project", {"xmlns": PROJECT_NAMESPACE, "name": project.name, "origin": "studyflow"}
+    )
+    check.xml_text(project.name, "project name")
+
+    user_guids: set[str] = set()
+    users = []
+    for i, r in enumerate(project.users.iter_rows(named=True)):
+        place = f"users row {i}"
+        guid = check.guid(r["guid"], place)
+        if guid in user_guids:
+            check.fail(place, "user GUIDs must be unique", guid)
+        user_guids.add(guid)
+        users.append(
+            ET.Element("User", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
+        )
+    if users:
+        ET.SubElement(root, "Users").extend(users)
+
+    code_elements = _code_elements(project.codes, check)
+    code_guids = {canonical_guid(g) for g in project.codes["guid"].to_list() if g is not None}
+    if code_elements:
+        ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes").extend(code_elements)
+
+    variable_names = sorted(
+        set(project.source_variables["name"].to_list())
+        | set(project.case_variables["name"].to_list())
+    )
+    if variable_names:
+        variables = ET.SubElement(root, "Variables")
+        for name in variable_names:
+            check.xml_text(name, f"variable {name!r}")
+            ET.SubElement(
+                variables,
+                "Variable",
+                {"guid": stable_guid("variable", name), "name": name, "typeOfVariable": "Text"},
+            )
+
+    source_guids = [
+        check.guid(g, f"sources row {i}") for i, g in enumerate(project.sources["guid"].to_list())
+    ]
+    for guid, count in Counter(source_guids).items():
+        if count > 1:
+            check.fail("sources", "source GUIDs must be unique", guid)
+
+    case_values = _grouped(project.case_variables, "case_guid", check)
+    case_links = _grouped(project.case_sources, "case_guid", check)
+    case_guids: set[str] = set()
+    cases = []
+    for i, r in enumerate(project.cases.iter_rows(named=True)):
+        place = f"cases row {i}"
+        guid = check.guid(r["guid"], place)
+        if guid in case_guids:
+            check.fail(place, "case GUIDs must be unique", guid)
+        case_guids.add(guid)
+        element = ET.Element("Case", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
+        for value in case_values.get(guid, []):
+            _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
+        for link in case_links.get(guid, []):
+            target = check.guid(link["source_guid"], place)
+            if target not in source_guids:
+                check.fail(
+                    place, "case_sources must name a known source", f"unknown source guid {target}"
+                )
+            ET.SubElement(element, "SourceRef", {"targetGUID": target})
+        cases.append(element)
+    for table, grouped in (("case_variables", case_values), ("case_sources", case_links)):
+        for guid in grouped.keys() - case_guids:
+            check.fail(table, f"{table} must name a known case", f"unknown case guid {guid}")
+    if cases:
+        ET.SubElement(root, "Cases").extend(cases)
+
+    source_values = _grouped(project.source_variables, "source_guid", check)
+    selections = _grouped(project.selections, "source_guid", check)
+    texts: dict[str, str] = {}
+    sources = []
+    for guid, r in zip(source_guids, project.sources.iter_rows(named=True), strict=True):
+        place = f"source {r['name']!r} (guid={guid})"
+        if r["text"] is None:
+            check.fail(place, "a source needs its text", "text is null")
+        texts[guid] = r["text"] or ""
+        element = ET.Element(
+            "TextSource",
+            {
+                "guid": guid,
+                "name": check.xml_text(r["name"], place) or "",
+                "plainTextPath": f"internal://{guid}.txt",
+            },
+        )
+        _selection_elements(
+            element, selections.get(guid, []), texts[guid], code_guids, user_guids, place, check
+        )
+        for value in source_values.get(guid, []):
+            _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
+        sources.append(element)
+    for table, grouped in (("source_variables", source_values), ("selections", selections)):
+        for guid in grouped.keys() - set(source_guids):
+            check.fail(table, f"{table} must name a known source", f"unknown source guid {guid}")
+    if sources:
+        ET.SubElement(root, "Sources").extend(sources)
+    return root, texts
+
+
+def _grouped(frame: pl.DataFrame, key: str, check: _WriteCheck) -> dict[str, list[dict[str, Any]]]:
+    """Rows by the canonical GUID in column `key`, in row order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for i, r in enumerate(frame.iter_rows(named=True)):
+        out.setdefault(check.guid(r[key], f"{key} in row {i}"), []).append(r)
+    return out
+
+
+def _selection_elements(
+    parent: ET.Element,
+    rows: list[dict[str, Any]],
+    text: str,
+    code_guids: set[str],
+    user_guids: set[str],
+    source_place: str,
+    check: _WriteCheck,
+) -> None:
+    """Append a source's <PlainTextSelection> elements in text order, each with its codings."""
+    by_guid: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_guid.setdefault(check.guid(r["guid"], source_place), []).append(r)
+    ordered = sorted(
+        by_guid.items(), key=lambda item: (item[1][0]["start"], item[1][0]["end"], item[0])
+    )
+    for guid, codings in ordered:
+        place = f"selection guid={guid} in {source_place}"
+        start, end = codings[0]["start"], codings[0]["end"]
+        if any((c["start"], c["end"]) != (start, end) for c in codings):
+            check.fail(place, "rows of one selection must share start and end")
+        if start is None or end is None or not 0 <= start <= end <= len(text):
+            check.fail(
+                place,
+                "a selection must lie within its source text",
+                f"start={start}, end={end}, text has {len(text)} characters",
+            )
+        users = {c["user_guid"] for c in codings}
+        attrs = {"guid": guid, "startPosition": str(start), "endPosition": str(end)}
+        if len(users) == 1 and None not in users:
+            attrs["creatingUser"] = check.guid(next(iter(users)), place)
+        element = ET.SubElement(parent, "PlainTextSelection", attrs)
+        seen_codes: set[str] = set()
+        for c in sorted(codings, key=lambda c: canonical_guid(c["code_guid"] or "")):
+            code = check.guid(c["code_guid"], place)
+            if code not in code_guids:
+                check.fail(
+                    place,
+                    "code_guid must name a code in the codes table",
+                    f"unknown code guid {code}",
+                )
+            if code in seen_codes:
+                check.fail(place, "a selection must not carry the same code twice", code)
+            seen_codes.add(code)
+            coding_attrs = {"guid": stable_guid("coding", guid, code)}
+            if c["user_guid"] is not None:
+                user = check.guid(c["user_guid"], place)
+                if user not in user_guids:
+                    check.fail(
+                        place,
+                        "user_guid must name a user in the users table",
+                        f"unknown user guid {user}",
+                    )
+                coding_attrs["creatingUser"] = user
+            coding = ET.SubElement(element, "Coding", coding_attrs)
+            ET.SubElement(coding, "CodeRef", {"targetGUID": code})
+
+
+def _deterministic_zip(members: Mapping[str, bytes]) -> bytes:
+    """A deflated zip of the members in name order, with a fixed date and mode."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            # Fixed "made on Unix, mode 0644" so output does not depend on the writing platform.
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, members[name], compresslevel=9)
+    return buffer.getvalue()
+
+
+def write_qdpx(project: QdaProject) -> bytes:
+    """Write a schema-valid, byte-for-byte reproducible .qdpx (texts under sources/<guid>.txt)."""
+    check = _WriteCheck(f"QdaProject {project.name!r}")
+    root, texts = _project_element(project, check)
+    check.done()
+    members = {"project.qde": _serialise(root)}
+    members.update({f"sources/{guid}.txt": text.encode("utf-8") for guid, text in texts.items()})
+    return _deterministic_zip(members)
+
+
+def write_qdc(codes: pl.DataFrame, name: str) -> bytes:
+    """Write a codes table as a schema-valid REFI-QDA codebook (.qdc) XML document."""
+    check = _WriteCheck(name)
+    elements = _code_elements(codes, check)
+    if not elements and not check.errors:
+        check.fail("codes", "a codebook needs at least one code", "the codes table is empty")
+    check.done()
+    root = ET.Element("CodeBook", {"xmlns": CODEBOOK_NAMESPACE, "origin": "studyflow"})
+    ET.SubElement(root, "Codes").extend(elements)
+    return _serialise(root)

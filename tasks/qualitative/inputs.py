@@ -1,0 +1,131 @@
+"""The qualitative strand's raw inputs as tables: the codebook, the sites table, coded projects.
+
+Pure: every function takes raw files already read (tasks.step.RawFile) and returns frames or a
+CodedModel, so the steps can parse inside their functions; nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import polars as pl
+
+from schemas.study_config import QdaInputs, StudyConfig
+from tasks.ingest.coded_segments_csv import read_coded_segments
+from tasks.ingest.errors import InputError
+from tasks.ingest.qdpx import QdaProject, read_qdc, read_qdpx
+from tasks.ingest.tables import read_table as read_input_table
+from tasks.ingest.tables import require_columns
+from tasks.qualitative.model import (
+    CodedModel,
+    build_model,
+    codebook_table,
+    combine,
+    project_from_segments,
+)
+from tasks.redaction import redact, redaction_pattern
+from tasks.step import RawFile
+
+# Logical names of the raw inputs (tasks/storage/runs.py:config_inputs); a name ending in "."
+# is the prefix of one input per project file.
+CODEBOOK_INPUT = "qual.codebook"
+SITES_INPUT = "sites"
+SCOPING_INPUTS = "qual.scoping."
+CASE_INPUTS = "qual.cases."
+
+
+def read_codebook(file: RawFile) -> pl.DataFrame:
+    """The study codebook (.qdc, or the codebook of a .qdpx) as the codebook table."""
+    name = file.original_name
+    codes = read_qdpx(file.data, name).codes if name.lower().endswith(".qdpx") else read_qdc(file.data, name)
+    return codebook_table(codes)
+
+
+def read_sites(file: RawFile, cfg: StudyConfig) -> pl.DataFrame:
+    """The sites table as strings, checked for its id column."""
+    frame = read_input_table(file.data, file.original_name, sheet=cfg.sites.sheet).frame
+    require_columns(frame, [cfg.sites.id_column], file.original_name)
+    return frame
+
+
+def site_ids(sites: pl.DataFrame, cfg: StudyConfig) -> set[str]:
+    """The ids listed in the sites table (trimmed)."""
+    ids = sites.get_column(cfg.sites.id_column).cast(pl.String).str.strip_chars().drop_nulls()
+    return set(ids.to_list())
+
+
+def site_names(sites: pl.DataFrame, cfg: StudyConfig) -> pl.DataFrame | None:
+    """site_id → site_name (first row per id), or None when the study names no name column."""
+    if not cfg.sites.name_column or cfg.sites.name_column not in sites.columns:
+        return None
+    return sites.select(
+        pl.col(cfg.sites.id_column).str.strip_chars().alias("site_id"),
+        pl.col(cfg.sites.name_column).alias("site_name"),
+    ).unique("site_id", keep="first", maintain_order=True)
+
+
+def role_map(cfg: StudyConfig) -> dict[str, str]:
+    """Role keys and labels (any case) → role key."""
+    out = {label.label: key for key, label in cfg.roles.items()}
+    out.update({key: key for key in cfg.roles})
+    return out
+
+
+def read_project(file: RawFile, inputs: QdaInputs, codebook: pl.DataFrame) -> QdaProject:
+    """One coded project: a REFI-QDA .qdpx, or a coded-segment CSV turned into a project."""
+    name = file.original_name
+    if inputs.format == "qdpx":
+        return read_qdpx(file.data, name)
+    segments = read_coded_segments(file.data, name)
+    project = project_from_segments(
+        segments.table, codebook, name, inputs.source_variables, inputs.case_site_variable,
+    )
+    return replace(project, notes=(*project.notes, *segments.notes))
+
+
+def check_sites(model: CodedModel, file: str, known_sites: set[str], *, require_site: bool) -> CodedModel:
+    """A source at a site missing from the sites table: an error if sites are required, else a note."""
+    unknown = model.sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(list(known_sites)))
+    if unknown.height and require_site:
+        row = unknown.row(0, named=True)
+        raise InputError(file, f"source {row['name']} ({row['source_id']})",
+                         "a source's site must be listed in the sites table",
+                         f"site {row['site_id']!r}; {unknown.height} source(s) in all")
+    if unknown.height:
+        sites = ", ".join(sorted(set(unknown.get_column("site_id").to_list())))
+        model = replace(model, notes=(*model.notes, f"{file}: sites not in the sites table: {sites}"))
+    return model
+
+
+def load_projects(
+    files: Sequence[RawFile], inputs: QdaInputs, codebook: pl.DataFrame, cfg: StudyConfig, key: bytes,
+    *, require_case: bool, require_site: bool, known_sites: set[str] | None,
+) -> CodedModel:
+    """Read and validate every project file and merge them (pseudonymised, not yet redacted).
+
+    A source at a site missing from the sites table is an error where sites are required
+    (scoping) and a note otherwise (case studies).
+    """
+    models = []
+    for file in files:
+        model = build_model(
+            read_project(file, inputs, codebook), codebook, file.original_name, inputs.source_variables,
+            site_variable=inputs.case_site_variable, key=key, require_case=require_case,
+            require_site=require_site, role_map=role_map(cfg),
+        )
+        if known_sites is not None:
+            model = check_sites(model, file.original_name, known_sites, require_site=require_site)
+        models.append(model)
+    return combine(models, codebook)
+
+
+def redacted_notes(notes: Sequence[str], terms: Sequence[str]) -> list[str]:
+    """Notes may quote source names and labels: names in them are redacted before they are kept."""
+    pattern = redaction_pattern(terms)
+    return [redact(n, pattern)[0] for n in notes]
+
+
+def notes_table(notes: Sequence[str]) -> pl.DataFrame:
+    """Notes as a one-column table (the `Notes` contract)."""
+    return pl.DataFrame({"note": list(notes)}, schema={"note": pl.String})

@@ -1,0 +1,81 @@
+"""The qualitative phases' human summaries: markdown and key figures from the published tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+
+def bullets(frame: pl.DataFrame, template: str, limit: int = 10) -> str:
+    """The first rows of a frame, one line each (floats to 3 decimals, missing as n/a)."""
+    def shown(value: object) -> object:
+        return f"{value:.3f}" if isinstance(value, float) else ("n/a" if value is None else value)
+
+    rows = frame.head(limit).iter_rows(named=True)
+    return "\n".join(template.format(**{k: shown(v) for k, v in row.items()}) for row in rows)
+
+
+def _note_lines(notes: Sequence[str]) -> list[str]:
+    return [f"- note: {n}" for n in notes]
+
+
+def scoping_markdown(
+    *, n_sites: int, n_sources: int, n_segments: int, lead: str | None, ranking: pl.DataFrame, top: int,
+    targets: str, notes: Sequence[str],
+) -> str:
+    """The scoping phase's markdown: counts, ranked areas, target areas and notes."""
+    return "\n".join([
+        "## Scoping",
+        f"{n_sites} sites, {n_sources} sources, {n_segments} coded segments "
+        f"(counts from each source's primary coder; lead coder {lead}).",
+        "",
+        "### Areas ranked by sites, then segments",
+        bullets(ranking, "{rank}. {area}: {n_sites} sites, {n_segments} segments"),
+        "",
+        f"Target areas (top {top}): {targets or 'none'}.",
+        *_note_lines(notes),
+    ])
+
+
+def double_coding_notes(double_coded: int, n_sources: int, share_min: float) -> list[str]:
+    """A note when fewer sources than the study asks for are double-coded."""
+    share = double_coded / n_sources if n_sources else 0.0
+    if share < share_min:
+        return [f"only {share:.1%} of sources are double-coded (minimum {share_min:.0%})"]
+    return []
+
+
+def agreement_figures(pooled: pl.DataFrame) -> dict[str, float]:
+    """Pooled kappa and alpha per level and second coder, e.g. presence_kappa_coder_b."""
+    figures: dict[str, float] = {}
+    for row in pooled.iter_rows(named=True):
+        for stat in ("kappa", "alpha"):
+            if row[stat] is not None:
+                figures[f"{row['level']}_{stat}_{row['coder_b']}"] = round(float(row[stat]), 4)
+    return figures
+
+
+def case_markdown(
+    *, picked: Mapping[str, float | int | str], sets: pl.DataFrame, n_cases: int, n_sources: int, n_segments: int,
+    lead: str | None, presence: pl.DataFrame, double_coded: int, pooled: pl.DataFrame, n_quotes: int,
+    notes: Sequence[str],
+) -> str:
+    """The case-study phase's markdown: selection, counts, themes, reliability, quotes, notes."""
+    return "\n".join([
+        "## Case studies",
+        f"Selected cases: {picked.get('selected_sites', '')} ({picked.get('selection_search', '')}).",
+        bullets(sets, "- {set}: mean distance {mean_distance}, min {min_distance}, quotas met {quota_share}"),
+        "",
+        f"{n_cases} cases, {n_sources} sources, {n_segments} coded segments; "
+        f"matrices use each source's primary coder (lead coder {lead}).",
+        "",
+        "### Themes by number of cases",
+        bullets(presence, "- {theme}: {n_cases} of {n_cases_total} cases, {n_segments} segments"),
+        "",
+        f"### Inter-coder reliability ({double_coded} double-coded sources)",
+        bullets(pooled, "- {coder_a} vs {coder_b}, {level}: agreement {agreement}, kappa {kappa}, alpha {alpha}"),
+        "",
+        f"{n_quotes} redacted quotes; coded project written back as .qdpx.",
+        *_note_lines(notes),
+    ])

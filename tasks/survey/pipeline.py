@@ -1,0 +1,94 @@
+"""A survey wave as a declared list of steps, in dependency order.
+
+Every survey phase runs this list for its wave. Each step reads only the datasets it declares
+(its own wave's, or the previous wave's estimates for the change) and the study.yaml sections it
+names; the registry (`schemas.datasets.survey`, `schemas.datasets.sites`) says what it produces.
+The summary comes before the figures so the phase's markdown reads summary first, figures last.
+"""
+
+from __future__ import annotations
+
+from schemas.datasets.sites import ROSTER, SITES
+from schemas.datasets.survey import (
+    ANSWERS,
+    CHANGE,
+    CLEANING,
+    COVERAGE,
+    ESTIMATES,
+    FREETEXT,
+    REMOVED,
+    RESPONDENTS,
+    RESPONSES,
+)
+from schemas.inputs import DICTIONARY, EXPORT, HUMAN_CODED
+from schemas.inputs import ROSTER as ROSTER_FILE
+from schemas.inputs import SITES as SITES_FILE
+from tasks.step import Step, Use, uses
+from tasks.survey import steps as s
+
+INTAKE = Step(
+    "survey.intake", "survey", s.intake,
+    raw=(SITES_FILE.name, ROSTER_FILE.name, EXPORT.name, DICTIONARY.name),
+    config=("sites", "survey", "roles"),
+    needs_key=True,
+)
+WEIGHTS = Step(
+    "survey.weights", "survey", s.weights,
+    uses=uses(SITES, ROSTER, RESPONSES),
+    config=("survey",),
+)
+ANSWERS_STEP = Step(
+    "survey.answers", "survey", s.answers,
+    uses=uses(RESPONSES),
+    config=("survey",),
+)
+COVERAGE_STEP = Step(
+    "survey.coverage", "survey", s.coverage,
+    uses=uses(SITES, ROSTER, RESPONDENTS),
+    config=("survey", "roles"),
+)
+ESTIMATES_STEP = Step(
+    "survey.estimates", "survey", s.estimates,
+    uses=uses(SITES, RESPONDENTS, ANSWERS),
+    config=("survey",),
+)
+ASSOCIATIONS_STEP = Step(
+    "survey.associations", "survey", s.associations,
+    uses=uses(ESTIMATES),
+)
+CHANGE_STEP = Step(
+    "survey.change", "survey", s.change,
+    uses=uses(ESTIMATES, Use(ESTIMATES, wave="previous")),
+    when=s.has_previous_wave,
+)
+FREETEXT_STEP = Step(
+    "survey.freetext", "survey", s.freetext,
+    uses=uses(SITES, RESPONDENTS, RESPONSES),
+    raw=(HUMAN_CODED.name,),
+    config=("survey", "qualitative"),
+    needs_key=True,
+    when=s.has_dictionaries,
+)
+SUMMARY = Step(
+    "survey.summary", "survey", s.summary,
+    uses=uses(CLEANING, REMOVED, RESPONDENTS, COVERAGE, ESTIMATES, Use(CHANGE, optional=True)),
+    config=("survey",),
+)
+FIGURES_STEP = Step(
+    "survey.figures", "survey", s.figures,
+    uses=uses(ESTIMATES, COVERAGE, Use(FREETEXT, optional=True), Use(CHANGE, optional=True)),
+    config=("survey", "roles", "sites"),
+)
+
+STEPS: tuple[Step, ...] = (
+    INTAKE,
+    WEIGHTS,
+    ANSWERS_STEP,
+    COVERAGE_STEP,
+    ESTIMATES_STEP,
+    ASSOCIATIONS_STEP,
+    CHANGE_STEP,
+    FREETEXT_STEP,
+    SUMMARY,
+    FIGURES_STEP,
+)

@@ -1,0 +1,67 @@
+"""Triangulation's steps and the study report, in dependency order.
+
+A step's name is the `producer` its datasets declare in the registry (read from there, so the two
+cannot drift apart).
+
+Joint displays and convergence both read the case-study and every wave's survey tables (they can
+run side by side); the meta-matrix sets each case's codings beside the convergence coding; the
+summary writes the phase's key figures and markdown; the report renders what the run published.
+"""
+
+from __future__ import annotations
+
+from schemas.datasets.qualitative import (
+    AREA_RANKING,
+    CASE_SELECTION,
+    CASES_CODEBOOK,
+    FRAMEWORK,
+    MATRIX,
+    QUOTES,
+    RELIABILITY,
+    THEME_PRESENCE,
+)
+from schemas.datasets.survey import ASSOCIATIONS, CHANGE, COVERAGE, ESTIMATES, FIGURES, FREETEXT
+from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REPORT_HTML
+from tasks.report.steps import report
+from tasks.step import Step, Use, uses
+from tasks.triangulation import steps
+
+# Propositions name case-study themes and survey variables; an absent table is checked by the
+# steps (required only when the study declares propositions).
+_CASE_EVIDENCE = (Use(CASES_CODEBOOK, optional=True), Use(MATRIX, optional=True))
+_SURVEY_EVIDENCE = tuple(Use(d, wave="all", optional=True) for d in (ESTIMATES, ASSOCIATIONS, CHANGE, FREETEXT))
+# The researcher-owned review file: review/triangulation.csv is the raw input "review.triangulation".
+_REVIEW = ("review.",)
+
+JOINT_DISPLAYS_STEP = Step(
+    JOINT_DISPLAYS.producer, "triangulation", steps.joint_displays,
+    uses=uses(*_CASE_EVIDENCE, Use(QUOTES, optional=True), *_SURVEY_EVIDENCE),
+    config=("triangulation", "survey"),
+)
+CONVERGENCE_STEP = Step(
+    CONVERGENCE.producer, "triangulation", steps.convergence,
+    uses=uses(*_CASE_EVIDENCE, *_SURVEY_EVIDENCE), raw=_REVIEW, config=("triangulation", "survey"),
+)
+META_MATRIX_STEP = Step(
+    META_MATRIX.producer, "triangulation", steps.meta_matrix,
+    uses=uses(*_CASE_EVIDENCE, CONVERGENCE), config=("triangulation",),
+)
+SUMMARY_STEP = Step(
+    "triangulation.summary", "triangulation", steps.summary, uses=uses(CONVERGENCE), raw=_REVIEW, config=(),
+)
+# The report names its run (id, code version, phase records), so it is never taken from a cache.
+REPORT_STEP = Step(
+    REPORT_HTML.producer, "triangulation", report,
+    uses=uses(
+        *(Use(d, wave="all", optional=True) for d in (COVERAGE, ESTIMATES, CHANGE, FREETEXT)),
+        *(Use(d, optional=True) for d in (AREA_RANKING, CASE_SELECTION, FRAMEWORK, MATRIX, THEME_PRESENCE,
+                                           RELIABILITY, QUOTES)),
+        CONVERGENCE, JOINT_DISPLAYS, Use(FIGURES, wave="all", optional=True),
+    ),
+    config=("study", "survey"),
+    cacheable=False,
+)
+
+TRIANGULATION_STEPS: tuple[Step, ...] = (
+    JOINT_DISPLAYS_STEP, CONVERGENCE_STEP, META_MATRIX_STEP, SUMMARY_STEP, REPORT_STEP,
+)

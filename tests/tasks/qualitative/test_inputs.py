@@ -1,0 +1,74 @@
+"""Reading the qualitative raw inputs: sites table, site checks, project files, kept notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import qual_mini_study as mini
+import tiny_qual as tq
+
+from tasks.ingest.errors import InputError
+from tasks.ingest.qdpx import write_qdc, write_qdpx
+from tasks.qualitative.inputs import (
+    SITES_INPUT,
+    check_sites,
+    load_projects,
+    notes_table,
+    read_codebook,
+    read_sites,
+    redacted_notes,
+    role_map,
+    site_ids,
+    site_names,
+)
+from tasks.qualitative.model import CodedModel
+from tasks.step import RawFile
+
+SITES = RawFile(SITES_INPUT, b"code,name\n S1 ,Ashford\nS2,Bramley\nS2,Again\n", "sites.csv")
+
+
+def test_sites_ids_and_names(tmp_path: Path) -> None:
+    cfg = tq.study_config(tmp_path)
+    sites = read_sites(SITES, cfg)
+    assert site_ids(sites, cfg) == {"S1", "S2"}
+    names = site_names(sites, cfg)
+    assert names is not None and names.rows() == [("S1", "Ashford"), ("S2", "Bramley")]
+    no_names = cfg.model_copy(update={"sites": cfg.sites.model_copy(update={"name_column": None})})
+    assert site_names(sites, no_names) is None
+    with pytest.raises(InputError):
+        read_sites(RawFile(SITES_INPUT, b"id,name\nS1,A\n", "sites.csv"), cfg)
+
+
+def test_an_unknown_site_is_an_error_in_scoping_and_a_note_otherwise() -> None:
+    model = CodedModel(tq.codebook(), tq.sources(), tq.segments(), tq.cases())
+    with pytest.raises(InputError, match="must be listed in the sites table"):
+        check_sites(model, "p.qdpx", {"S1"}, require_site=True)
+    noted = check_sites(model, "p.qdpx", {"S1"}, require_site=False)
+    assert noted.notes == ("p.qdpx: sites not in the sites table: S2",)
+    assert check_sites(model, "p.qdpx", {"S1", "S2"}, require_site=True) is model
+
+
+def test_projects_are_read_pseudonymised_and_merged(tmp_path: Path) -> None:
+    cfg = tq.study_config(tmp_path)
+    codebook = read_codebook(RawFile("qual.codebook", write_qdc(mini.project("cb", []).codes, "cb.qdc"), "cb.qdc"))
+    sources = mini.case_sources()
+    files = [RawFile(f"qual.cases.{i:03d}", write_qdpx(mini.project(f"part {i}", part)), f"part{i}.qdpx")
+             for i, part in enumerate((sources[:5], sources[5:]))]
+    model = load_projects(files, cfg.qualitative.case_studies, codebook, cfg, b"k", require_case=True,
+                          require_site=False, known_sites={"S01", "S03", "S04"})
+    assert model.sources.height == len(sources) and model.cases.height == len(mini.CASES)
+    pseudonyms = model.sources.get_column("participant_pseudonym").drop_nulls()
+    assert pseudonyms.len() == sum(s.participant is not None for s in sources)
+    assert pseudonyms.str.contains(r"^P[0-9a-f]{12}$").all()
+    assert set(model.sources.get_column("role").drop_nulls()) <= set(role_map(cfg).values())
+    assert model.notes[-1] == "part1.qdpx: sites not in the sites table: S06"
+
+
+def test_notes_are_redacted_before_they_are_kept() -> None:
+    notes = redacted_notes(["file of Dr Alice Pemberton: 2 codings", "case Hartwell Surgery left out"],
+                           ["Hartwell Surgery"])
+    assert notes == ["file of [name]: 2 codings", "case [redacted] left out"]
+    assert notes_table(notes).schema == pl.Schema({"note": pl.String})
+    assert notes_table([]).height == 0

@@ -1,0 +1,64 @@
+"""The phase graph and the phase inputs are derived from the steps, not written by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tasks.pipeline import (
+    all_steps,
+    phase_downstream,
+    phase_inputs,
+    phase_stages,
+    phase_upstream,
+    step_named,
+    steps_of,
+)
+
+
+def test_phase_graph_follows_the_datasets_steps_read() -> None:
+    assert phase_upstream() == {
+        "scoping": (),
+        "survey_w1": (),
+        "case_studies": ("scoping", "survey_w1"),
+        "survey_w2": ("survey_w1",),
+        "triangulation": ("scoping", "survey_w1", "case_studies", "survey_w2"),
+    }
+    assert phase_downstream("survey_w1") == ("case_studies", "survey_w2", "triangulation")
+    assert phase_downstream("survey_w2") == ("triangulation",)
+    # Scoping runs beside wave 1, case studies beside wave 2.
+    assert phase_stages() == [("scoping", "survey_w1"), ("case_studies", "survey_w2"), ("triangulation",)]
+
+
+def test_steps_read_only_what_earlier_steps_or_phases_publish() -> None:
+    for phase in ("scoping", "survey_w1", "case_studies", "triangulation"):
+        produced: set[str] = set()
+        earlier = {d.name for p in phase_upstream()[phase] for s in steps_of(p) for d in s.outputs}
+        for step in steps_of(phase):
+            for use in step.uses:
+                name = use.dataset.name
+                assert name in produced or name in earlier or use.wave == "previous", (
+                    f"{step.name} reads {name} before it is produced"
+                )
+            produced |= {d.name for d in step.outputs}
+
+
+def test_a_survey_wave_has_at_least_eight_steps() -> None:
+    assert len(steps_of("survey_w1")) >= 8
+    assert steps_of("survey_w1") == steps_of("survey_w2")
+    assert len({s.name for s in all_steps()}) == len(all_steps())
+    assert step_named(steps_of("scoping")[0].name) is steps_of("scoping")[0]
+
+
+def test_phase_inputs_name_each_phase_s_own_files(demo_study: Path) -> None:
+    from schemas.study_config import load_study_config
+
+    inputs = phase_inputs(load_study_config(demo_study))
+    assert inputs["survey_w1"] == (
+        "sites", "survey.w2014.roster", "survey.w2014.export", "survey.w2014.dictionary", "survey.freetext.",
+    )
+    assert inputs["survey_w2"] == (
+        "sites", "survey.w2016.roster", "survey.w2016.export", "survey.w2016.dictionary", "survey.freetext.",
+    )
+    assert inputs["scoping"] == ("qual.codebook", "sites", "qual.scoping.")
+    assert inputs["case_studies"] == ("qual.codebook", "sites", "qual.cases.")
+    assert inputs["triangulation"] == ("review.",)
