@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STUDY  := $(VENV)/bin/study
 
-.PHONY: demo test bench lint lock clean venv venv-dev datadocs-assets
+.PHONY: demo test bench lint lock clean venv venv-dev datadocs-assets ui
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m pytest -m bench tests/bench -o addopts="" -q
+
+# A local Prefect server (UI and API on 127.0.0.1:$(UI_PORT)); prints the UI address and the
+# `export PREFECT_API_URL=…` line for the shell that runs studies. Stop it with Ctrl-C.
+UI_PORT ?= 4200
+ui: $(VENV)/.runtime
+	$(STUDY) server --port $(UI_PORT)
 
 # Data Docs' CSS/JS from npm, so the docs render offline (needs npm).
 datadocs-assets:

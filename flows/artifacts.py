@@ -106,3 +106,21 @@ def publish_run_artifacts(manifest: Manifest, results: dict[str, PhaseResult], r
                           f"Data Docs: {out.phase}"))
     for key, link, text in links:
         create_link_artifact(link=link, link_text=text, key=key, description=text)
+
+
+def failure_markdown(run_id: str, failures: dict[str, str], steps: dict[str, list[str]]) -> str:
+    """The failed run's artifact: each failed phase, the step its error names, its first error line.
+
+    `steps` maps each phase to its step names; the step is the first of them the error mentions.
+    """
+    rows = []
+    for phase, message in failures.items():
+        lines = [line.strip() for line in message.splitlines() if line.strip()]
+        first = lines[0] if lines else "(no error message)"
+        named = [s for s in steps.get(phase, []) if s in message]
+        step = f"`{named[0]}`" if named else "(not named in the error)"
+        rows.append(f"| {phase} | {step} | {first.replace('|', '&#124;')} |")
+    return (
+        f"## Run {run_id} failed\n\n`latest` still names the last complete run.\n\n"
+        "| phase | step | first error line |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+    )

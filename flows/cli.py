@@ -65,10 +65,14 @@ def demo_data(
     console.print(f"[green]Demo study written[/green] to {out}  (config: {demo.config_path})")
 
 
-def _run(config: Path, store: str, phases: list[str] | None, task_runner: str | None = None) -> None:
+def _run(
+    config: Path, store: str, phases: list[str] | None, task_runner: str | None = None, new_key: bool = False
+) -> None:
     _quiet_prefect()
     from flows.study import StudyRunFailed, study_flow
     from schemas.study_config import TASK_RUNNER, ConfigError, load_study_config
+    from tasks.privacy import PseudonymKeyMissing
+    from tasks.storage.runs import PseudonymKeyChanged
 
     if task_runner is not None and not TASK_RUNNER.match(task_runner):
         _error(f"--task-runner {task_runner!r}: expected threads, dask or dask=tcp://HOST:PORT")
@@ -80,7 +84,10 @@ def _run(config: Path, store: str, phases: list[str] | None, task_runner: str | 
         raise typer.Exit(2) from None
     try:
         with console.status(f"Running the study in {config} (phases that changed) …"):
-            manifest = study_flow(str(config), store, phases, task_runner)
+            manifest = study_flow(str(config), store, phases, task_runner, new_key)
+    except (PseudonymKeyChanged, PseudonymKeyMissing) as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
     except StudyRunFailed as exc:
         _error(str(exc))
         raise typer.Exit(1) from None
@@ -116,13 +123,21 @@ def run(
         typer.Option("--phase", help=f"Re-run this phase and what depends on it: {', '.join(PHASES)}."),
     ] = None,
     task_runner: TaskRunnerOpt = None,
+    new_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-key",
+            help="Accept a pseudonymisation key other than the store's last run used (recomputes "
+            "every phase; earlier pseudonyms will not match the new ones).",
+        ),
+    ] = False,
 ) -> None:
     """Run the study: phases whose inputs changed (or --phase ones) and everything downstream."""
     for p in phase or []:
         if p not in PHASES:
             _error(f"--phase {p!r}: expected one of {', '.join(PHASES)}")
             raise typer.Exit(2)
-    _run(config, store, phase, task_runner)
+    _run(config, store, phase, task_runner, new_key)
 
 
 @app.command()
@@ -181,6 +196,36 @@ def watch(
         console.print(
             f"data arrived for {labels['studyflow.phase']}: {labels['studyflow.inputs']}", markup=False
         )
+
+
+@app.command()
+def server(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 for the UI and API.")] = 4200,
+) -> None:
+    """Start a local Prefect server (UI and API on 127.0.0.1) that runs can be recorded in."""
+    import shutil
+    import sys
+
+    host = "127.0.0.1"
+    ui = f"http://{host}:{port}"
+    api = f"{ui}/api"
+    # The server's own environment must name its API, or the UI calls the wrong one.
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api}
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    prefect = shutil.which("prefect", path=os.path.dirname(sys.executable)) or shutil.which("prefect")
+    if prefect is None:
+        _error("the `prefect` command was not found next to this Python or on PATH")
+        raise typer.Exit(2)
+    for line in (
+        f"Prefect UI:  {ui}",
+        f"Prefect API: {api}",
+        "In the shell that runs studies, point them at this server:",
+        f"export PREFECT_API_URL={api}",
+    ):
+        console.print(line, markup=False, soft_wrap=True, overflow="ignore", crop=False, highlight=False)
+    sys.stdout.flush()
+    # Replace this process, so Ctrl-C or SIGTERM reaches the server itself.
+    os.execve(prefect, [prefect, "server", "start", "--host", host, "--port", str(port)], env)
 
 
 @app.command()

@@ -69,9 +69,10 @@ def study_flow(
     store_url: str = DEFAULT_STORE,
     phases: list[str] | None = None,
     task_runner: str | None = None,
+    new_key: bool = False,
 ) -> Manifest:
     """Run every phase whose inputs changed (or those asked for) and publish the run."""
-    run = prepare_run_task(config_path, store_url, phases)
+    run = prepare_run_task(config_path, store_url, phases, new_key=new_key)
     spec = task_runner or run.ctx.config().orchestration.task_runner
     results: dict[str, PhaseResult] = {}
     failures: dict[str, str] = {}
@@ -80,7 +81,9 @@ def study_flow(
             due = [p for p in stage if run.plan[p] == "run" and not _blocked(p, run, results)]
             facts = run_facts(run, results, failures)
             futures: dict[str, PrefectFuture[Any]] = {
-                p: phase_task.submit(p, quote(run.ctx), quote(run.upstream(results)), quote(facts), quote(runner))
+                p: phase_task.submit(  # type: ignore[call-overload]
+                    p, quote(run.ctx), quote(run.upstream(results)), quote(facts), quote(runner)
+                )
                 for p in due
             }
             wait(list(futures.values()))
@@ -94,6 +97,18 @@ def study_flow(
     manifest = finalise_run_task(run, results, failures)
     publish_run_artifacts(manifest, results, spec)
     if failures:
+        from prefect.artifacts import create_markdown_artifact
+
+        from flows.artifacts import artifact_key, failure_markdown
+        from tasks.pipeline import steps_of
+
+        create_markdown_artifact(
+            markdown=failure_markdown(
+                manifest.run_id, failures, {p: [s.name for s in steps_of(p)] for p in failures}
+            ),
+            key=artifact_key(run.ctx.config().study.id, "run", "failure"),
+            description="Why the study run failed: phase, step, first error line",
+        )
         detail = "; ".join(f"{p}: {msg}" for p, msg in failures.items())
         raise StudyRunFailed(
             f"run {manifest.run_id} is incomplete, `latest` still names the last complete run. "

@@ -18,7 +18,7 @@
 #   STUDYFLOW_STACK_PREFECT_PORT Prefect API and UI port (default 4200)
 #   STUDYFLOW_STACK_S3_PORT      S3-compatible server port (default 9900)
 #   STUDYFLOW_STACK_BUCKET / STUDYFLOW_STACK_PREFIX   bucket and key prefix (studyflow-data / study)
-#   STUDYFLOW_STACK_POOL         work pool name (default studyflow, as in deployments/prefect.yaml)
+#   STUDYFLOW_STACK_POOL         work pool name (default studyflow, as in prefect.yaml)
 #   STUDYFLOW_STACK_TIMEOUT      seconds each service may take to start (default 120)
 #
 # The S3 server keeps objects in memory: `down` loses the bucket's contents (PostgreSQL's data

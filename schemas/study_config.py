@@ -49,6 +49,11 @@ class StudyMeta(_Strict):
     phases: dict[PhaseName, PhaseDates] = Field(default_factory=dict)
     # Name of the environment variable holding the pseudonymisation key; never the key itself.
     pseudonym_key_env: str = "STUDYFLOW_PSEUDONYM_KEY"
+    # Name of a Prefect Secret block holding the key, used when the variable is not set.
+    pseudonym_key_block: str | None = None
+    # The embedded demo (written by `study demo-data`): only then may the key be a local file,
+    # created next to study.yaml when neither the variable nor the block holds one.
+    demo: bool = False
 
 
 class TableInput(_Strict):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.manifest import OutputRecord
 
 if TYPE_CHECKING:
-    from tasks.step_io import StepResult
+    from tasks.step import StepResult
 
 
 class PhaseResult(BaseModel):

@@ -1,4 +1,16 @@
-"""Participant data is personal data: keyed pseudonyms and the key's safe-keeping."""
+"""Participant data is personal data: keyed pseudonyms and the key's safe-keeping.
+
+Where the pseudonymisation key comes from, first found wins:
+
+1. the environment variable named by `study.pseudonym_key_env` (default `STUDYFLOW_PSEUDONYM_KEY`);
+2. the Prefect Secret block named by `study.pseudonym_key_block`, when one is configured;
+3. only when `study.demo: true` (the embedded demo): a local key file anchored to the study,
+   `<study dir>/.studyflow/secrets/<study-id>.pseudonym.key`, created once with mode 0600.
+
+Anything else refuses with a message naming the variable and the block looked for. The key
+itself is never a task or flow parameter, never logged, never written to the store or an
+artifact: only its fingerprint (a keyed hash of a fixed text) is.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +18,140 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-SECRETS_DIR_ENV = "STUDYFLOW_SECRETS_DIR"
-DEFAULT_SECRETS_DIR = ".studyflow/secrets"
+if TYPE_CHECKING:
+    from schemas.study_config import StudyConfig
+
+# The demo's key file lives in this folder next to study.yaml (never the working directory).
+STUDY_SECRETS_DIR = Path(".studyflow") / "secrets"
+_FINGERPRINT_TEXT = "studyflow-key-fingerprint"
+
+
+class PseudonymKeyMissing(RuntimeError):
+    """No pseudonymisation key could be found for a study."""
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where one study's key is looked for (names and paths only, never the key)."""
+
+    study_id: str
+    env_name: str
+    block_name: str | None = None
+    demo_file: Path | None = None
+
+    @classmethod
+    def of(cls, config: StudyConfig) -> KeySource:
+        """The key source a study configuration declares."""
+        meta = config.study
+        demo_file = demo_key_file(config.base_dir, meta.id) if meta.demo else None
+        return cls(meta.id, meta.pseudonym_key_env, meta.pseudonym_key_block, demo_file)
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    """A key and a description of where it came from (the description is safe to print)."""
+
+    key: bytes
+    origin: str
+
+    def __repr__(self) -> str:  # never show the key, e.g. in a traceback's locals
+        return f"ResolvedKey(origin={self.origin!r}, fingerprint={key_fingerprint(self.key)!r})"
+
+
+# Key sources seen in this process, by (variable name, study id): lets `load_pseudonym_key`, which
+# is given only those two names, find a study's block or demo file. Holds no key.
+_SOURCES: dict[tuple[str, str], KeySource] = {}
+
+
+def demo_key_file(study_dir: Path, study_id: str) -> Path:
+    """The demo's local key file: in the study's folder, whatever the working directory."""
+    return Path(study_dir).resolve() / STUDY_SECRETS_DIR / f"{study_id}.pseudonym.key"
+
+
+def _from_block(name: str) -> bytes | None:
+    """The text of a Prefect Secret block, or None when no block of that name exists."""
+    from prefect.blocks.system import Secret
+
+    try:
+        block = Secret.load(name, _sync=True)  # type: ignore[call-arg]  # sync even inside an event loop
+    except ValueError as exc:  # "Unable to find block document named …"
+        if "Unable to find block document" in str(exc):
+            return None
+        raise
+    if not isinstance(block, Secret):
+        raise TypeError(f"block {name!r} is not a Prefect Secret block")
+    raw = block.value.get_secret_value()
+    if not isinstance(raw, str) or not raw:
+        raise PseudonymKeyMissing(
+            f"Prefect Secret block {name!r} must hold the pseudonymisation key as a non-empty string"
+        )
+    return raw.encode("utf-8")
+
+
+def _from_demo_file(path: Path) -> bytes:
+    """The demo's key, created once (mode 0600) next to its study.yaml."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker created it meanwhile: use theirs
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode("utf-8")
+
+
+def resolve_key(source: KeySource) -> ResolvedKey:
+    """The key from its source: environment variable, then Secret block, then (demo only) file."""
+    value = os.environ.get(source.env_name)
+    if value:
+        return ResolvedKey(value.encode("utf-8"), f"environment variable {source.env_name}")
+    if source.block_name:
+        key = _from_block(source.block_name)
+        if key:
+            return ResolvedKey(key, f"Prefect Secret block {source.block_name!r}")
+    if source.demo_file is not None:
+        return ResolvedKey(_from_demo_file(source.demo_file), f"demo key file {source.demo_file}")
+    block = (
+        f"the Prefect Secret block {source.block_name!r} does not exist"
+        if source.block_name
+        else "no Prefect Secret block is configured (study.pseudonym_key_block)"
+    )
+    raise PseudonymKeyMissing(
+        f"no pseudonymisation key for study {source.study_id!r}: the environment variable "
+        f"{source.env_name} is not set and {block}. Set one of them; a local key file is only "
+        "used by the embedded demo (study.demo: true)."
+    )
+
+
+def pseudonym_key_for(config: StudyConfig) -> ResolvedKey:
+    """A study's key, looked for in the order its configuration declares (see module docstring)."""
+    source = KeySource.of(config)
+    _SOURCES[(source.env_name, source.study_id)] = source
+    return resolve_key(source)
 
 
 def load_pseudonym_key(env_name: str, study_id: str) -> bytes:
-    """The pseudonymisation key: from the named environment variable, else a local key file.
+    """The key of a study known by its variable name and id (callers holding only those names).
 
-    The local file (created once, mode 0600, outside the object store and the repository) keeps
-    pseudonyms stable across runs on one machine; production sets the environment variable.
+    Uses the study's block and demo file when its configuration was seen in this process
+    (`pseudonym_key_for`, called by every run's preparation); otherwise only the variable.
+    Prefer `pseudonym_key_for(config)`, which never depends on what this process saw before.
     """
-    value = os.environ.get(env_name)
-    if value:
-        return value.encode("utf-8")
-    folder = Path(os.environ.get(SECRETS_DIR_ENV, DEFAULT_SECRETS_DIR))
-    path = folder / f"{study_id}.pseudonym.key"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip().encode("utf-8")
+    source = _SOURCES.get((env_name, study_id), KeySource(study_id, env_name))
+    return resolve_key(source).key
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Identifies a key without revealing it: a keyed hash of a fixed text (safe to print)."""
+    return pseudonym(_FINGERPRINT_TEXT, key, prefix="K")
 
 
 def pseudonym(value: str, key: bytes, prefix: str = "P") -> str:

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.datasets import Dataset, produced_by
+from schemas.manifest import OutputRecord
 from schemas.study_config import StudyConfig
 
 # Which wave's instance of a survey dataset a step reads: its own wave, the wave before it, the
@@ -143,6 +145,23 @@ class StepOutput:
     markdown: str = ""
     # Rows for the phase's table artifact.
     table: Sequence[Mapping[str, float | int | str | None]] = ()
+
+
+class StepResult(BaseModel):
+    """What one step run published (or, from the cache, what an earlier run published)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: str
+    phase: str
+    wave: str | None = None
+    run_id: str
+    outputs: list[OutputRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    summary: dict[str, float | int | str] = Field(default_factory=dict)
+    markdown: str = ""
+    table: list[dict[str, float | int | str | None]] = Field(default_factory=list)
+    quarantined: list[str] = Field(default_factory=list)
 
 
 StepFunction = Callable[[StepInput], StepOutput]

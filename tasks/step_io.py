@@ -9,33 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from schemas.datasets import Dataset, dataset_for
 from schemas.manifest import OutputRecord
 from schemas.study_config import StudyConfig
 from tasks.context import RunContext
-from tasks.privacy import load_pseudonym_key
-from tasks.step import Blob, RawFile, RunFacts, Step, StepInput, StepOutput, Use
+from tasks.privacy import pseudonym_key_for
+from tasks.step import Blob, RawFile, RunFacts, Step, StepInput, StepOutput, StepResult, Use
 from tasks.storage.catalog import quarantine_key
 from tasks.storage.tables import table_to_parquet
-
-
-class StepResult(BaseModel):
-    """What one step run published (or, from the cache, what an earlier run published)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    step: str
-    phase: str
-    wave: str | None = None
-    run_id: str
-    outputs: list[OutputRecord] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    summary: dict[str, float | int | str] = Field(default_factory=dict)
-    markdown: str = ""
-    table: list[dict[str, float | int | str | None]] = Field(default_factory=list)
-    quarantined: list[str] = Field(default_factory=list)
 
 
 def waves_in_order(config: StudyConfig) -> tuple[str, ...]:
@@ -116,7 +97,7 @@ def read_inputs(
         n: Blob(n, r.media_type, store.get(r.key), r.key)
         for n, r in records.items() if not r.key.endswith(".parquet")
     }
-    key = load_pseudonym_key(config.study.pseudonym_key_env, config.study.id) if step.needs_key else None
+    key = pseudonym_key_for(config).key if step.needs_key else None
     return StepInput(
         config=config, wave=wave, tables=tables, blobs=blobs, files=raw_files(ctx, step, wave),
         key=key, waves=waves_in_order(config), run=run or RunFacts(run_id=ctx.run_id),

@@ -122,6 +122,7 @@ def study_config(
             "title": "Mobilising clinical leadership in and around Clinical Commissioning Groups "
             "(synthetic demo data)",
             "funder": "NIHR HS&DR 12/136/104 (the study this demo imitates; all data are synthetic)",
+            "demo": True,
             "phases": {
                 "scoping": {"start": "2013-06-01", "end": "2014-03-31"},
                 "survey_w1": {"start": "2014-05-12", "end": "2014-07-31"},

@@ -130,6 +130,30 @@ def list_manifests(store: ObjectStore) -> list[Manifest]:
     return [Manifest.model_validate_json(store.get(k)) for k in keys]
 
 
+class PseudonymKeyChanged(RuntimeError):
+    """The pseudonymisation key is not the one the store's last complete run used."""
+
+
+def check_key_fingerprint(previous: Manifest | None, fingerprint: str, *, new_key: bool = False) -> None:
+    """Refuse a run whose key differs from the last complete run's, unless `new_key` is given.
+
+    Fingerprints are keyed hashes of a fixed text: they identify a key and are safe to print.
+    """
+    if previous is None or new_key:
+        return
+    before = previous.parameters.get("pseudonym_key_fingerprint")
+    if before == fingerprint:
+        return
+    recorded = f"fingerprint {before}" if before else "no key fingerprint"
+    raise PseudonymKeyChanged(
+        f"pseudonymisation key changed: this run's key has fingerprint {fingerprint}, but the "
+        f"store's last complete run {previous.run_id} recorded {recorded}. Pseudonyms made with "
+        "another key would not match the earlier runs' (the same person would get a new id). "
+        "Set the key used before (the environment variable or Prefect Secret block named in "
+        "study.yaml), or pass new_key=True (`--new-key`) to recompute every phase with this key."
+    )
+
+
 def plan_phases(
     inputs: Iterable[InputRecord],
     previous: Manifest | None,

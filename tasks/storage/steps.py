@@ -12,10 +12,11 @@ from schemas.study_config import load_study_config
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
 from tasks.pipeline import phase_inputs
-from tasks.privacy import load_pseudonym_key, pseudonym
+from tasks.privacy import key_fingerprint, pseudonym_key_for
 from tasks.redaction import redact, redaction_pattern
 from tasks.step import RunFacts
 from tasks.storage.runs import (
+    check_key_fingerprint,
     code_version,
     config_sha256,
     current_input_hashes,
@@ -60,21 +61,26 @@ class RunPlan(BaseModel):
 
 
 def prepare_run(
-    config_path: str, store_url: str, phases: list[str] | None = None, run_id: str | None = None
+    config_path: str,
+    store_url: str,
+    phases: list[str] | None = None,
+    run_id: str | None = None,
+    new_key: bool = False,
 ) -> RunPlan:
-    """Ingest the study's inputs into raw/ and decide which phases run and which are inherited."""
+    """Ingest the study's inputs into raw/ and decide which phases run and which are inherited.
+
+    Refuses (PseudonymKeyChanged) when the pseudonymisation key is not the one the store's last
+    complete run used, unless `new_key` says the change is intended: every phase then re-runs.
+    """
     config = load_study_config(config_path)
+    # The key is resolved first: a run without one, or with another one, stops before ingesting.
+    fingerprint = key_fingerprint(pseudonym_key_for(config).key)
     store = open_store(store_url)
-    inputs = ingest_inputs(store, config)
     previous, expected = read_latest(store)
+    check_key_fingerprint(previous, fingerprint, new_key=new_key)
+    inputs = ingest_inputs(store, config)
     code = code_version()
     cfg_sha = config_sha256(config_path)
-    # A fingerprint (a keyed hash of a fixed text) identifies the key without revealing it.
-    fingerprint = pseudonym(
-        "studyflow-key-fingerprint",
-        load_pseudonym_key(config.study.pseudonym_key_env, config.study.id),
-        prefix="K",
-    )
     plan = plan_phases(
         inputs, previous, phase_prefixes=phase_inputs(config), code=code, config_sha256=cfg_sha,
         requested=phases, key_fingerprint=fingerprint,
