@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from prefect import task
@@ -19,6 +20,21 @@ from tasks.step import RunFacts, Step
 from tasks.step_io import StepResult, execute_step, phase_of, records_of
 from tasks.storage.step_cache import StepInputsPolicy, step_cache_storage
 from tasks.storage.store import is_transient
+
+
+class _ThreadTimeoutNotice(logging.Filter):
+    """Drop Prefect's per-task notice that a thread cannot be interrupted by its timeout.
+
+    Steps are CPU-bound polars work: on any runner an overrunning step is marked failed when it
+    returns, which is what the timeout is for (docs/architecture.md). The notice would repeat for
+    every step of every run.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Timeouts in worker threads cannot interrupt" not in record.getMessage()
+
+
+logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNotice())
 
 
 def _retry_on_store_trouble(task: Any, task_run: Any, state: Any) -> bool:
