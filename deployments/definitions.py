@@ -1,9 +1,16 @@
 """The study's deployments, defined once: `serve.py` serves them and `render.py` writes prefect.yaml.
 
-Names are `<study-id>-full`, `<study-id>-watch` and `<study-id>-<phase with dashes>`; the flows are
-`study` and `watch-inputs`, so the full names are `study/<study-id>-survey-w2` and so on. Schedules
-are in UTC (study.yaml has no time zone). Phase triggers match the `studyflow.study` label, so one
-study's data-arrival events never start another study's runs.
+Names are `<study-id>-full`, `<study-id>-watch`, `<study-id>-arrivals` and
+`<study-id>-<phase with dashes>`; the flows are `study` and `watch-inputs`, so the full names are
+`study/<study-id>-survey-w2` and so on. Schedules are in UTC (study.yaml has no time zone).
+
+Data arrivals start one deployment, `<study-id>-arrivals`, whatever the phase: its trigger fires on
+the first `studyflow.data.arrived` event naming this study (the `studyflow.study` label, so one
+study's events never start another's runs) and ignores further ones for the arrival window; the
+run waits out the window, then re-runs every phase whose inputs changed. The phase deployments
+have no trigger: they are for CI and people (`prefect deployment run study/<id>-survey-w2`).
+Every study deployment queues its own collisions (limit 1, ENQUEUE), and the flow holds the
+study's run slot, so runs of one study never overlap.
 """
 
 from __future__ import annotations
@@ -27,20 +34,24 @@ BRANCH_VARIABLE = "studyflow_branch"
 WORK_POOL = "studyflow"
 
 
+ARRIVAL_WINDOW = 120  # seconds; study.yaml orchestration.arrival_window_seconds overrides
+
+
 @dataclass(frozen=True)
-class PhaseTrigger:
-    """Start the deployment when `studyflow.data.arrived` names this study and phase."""
+class ArrivalTrigger:
+    """Start the deployment on the first `studyflow.data.arrived` naming this study in a window."""
 
     study_id: str
-    phase: str
+    window: int = ARRIVAL_WINDOW
 
     @property
     def match(self) -> dict[str, str | list[str]]:
-        return {"studyflow.study": self.study_id, "studyflow.phase": self.phase}
+        return {"studyflow.study": self.study_id}
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return {"phases": [self.phase]}
+        # The event's time: the run waits until the window after it has passed.
+        return {"arrived_at": "{{ event.occurred }}"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,9 @@ class DeploymentSpec:
     parameters: dict[str, Any] = field(default_factory=dict)  # besides config_path / store_url
     cron: str | None = None
     interval: int | None = None
-    trigger: PhaseTrigger | None = None
+    trigger: ArrivalTrigger | None = None
+    # At most one run of this deployment at a time; further runs wait (ENQUEUE), never cancelled.
+    concurrency_limit: int | None = None
 
     @property
     def entrypoint(self) -> str:
@@ -69,8 +82,9 @@ def phase_deployment_name(study_id: str, phase: str) -> str:
     return f"{study_id}-{phase.replace('_', '-')}"
 
 
-def study_deployments(study_id: str) -> list[DeploymentSpec]:
-    """A weekly full run, a watcher every 10 minutes, and one triggered deployment per phase."""
+def study_deployments(study_id: str, window: int = ARRIVAL_WINDOW) -> list[DeploymentSpec]:
+    """A weekly full run, a watcher every 10 minutes, one run per burst of arrivals, and one
+    deployment per phase for CI."""
     full = DeploymentSpec(
         name=f"{study_id}-full",
         flow="study",
@@ -78,26 +92,39 @@ def study_deployments(study_id: str) -> list[DeploymentSpec]:
         tags=(f"study:{study_id}", "schedule:weekly"),
         parameters={"phases": None},
         cron=WEEKLY_CRON,
+        concurrency_limit=1,
     )
     watcher = DeploymentSpec(
         name=f"{study_id}-watch",
         flow="watch",
-        description="Every 10 minutes: announce changed input files as studyflow.data.arrived events.",
+        description="Every 10 minutes: read the store inbox and announce changed input files as "
+        "one studyflow.data.arrived event.",
         tags=(f"study:{study_id}", "watcher"),
         interval=WATCH_INTERVAL,
+        concurrency_limit=1,
+    )
+    arrivals = DeploymentSpec(
+        name=f"{study_id}-arrivals",
+        flow="study",
+        description=f"When data arrives: wait {window} s for the rest of the burst, then re-run "
+        "every phase whose inputs changed.",
+        tags=(f"study:{study_id}", "trigger:arrival"),
+        parameters={"phases": None},
+        trigger=ArrivalTrigger(study_id, window),
+        concurrency_limit=1,
     )
     per_phase = [
         DeploymentSpec(
             name=phase_deployment_name(study_id, phase),
             flow="study",
-            description=f"Re-run {phase} and its downstream phases when its data arrives.",
+            description=f"Re-run {phase} and its downstream phases (for CI and people).",
             tags=(f"study:{study_id}", f"phase:{phase}"),
             parameters={"phases": [phase]},
-            trigger=PhaseTrigger(study_id, phase),
+            concurrency_limit=1,
         )
         for phase in PHASES
     ]
-    return [full, watcher, *per_phase]
+    return [full, watcher, arrivals, *per_phase]
 
 
-__all__ = ["DATA_ARRIVED", "DeploymentSpec", "PhaseTrigger", "study_deployments"]
+__all__ = ["DATA_ARRIVED", "ArrivalTrigger", "DeploymentSpec", "study_deployments"]

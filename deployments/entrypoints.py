@@ -56,16 +56,17 @@ def study(
     phases: list[str] | None = None,
     task_runner: str | None = None,
     new_key: bool = False,
+    arrived_at: str | None = None,
 ) -> Manifest:
     """Run every phase whose inputs changed (or those asked for) and publish the run."""
     config = resolve_parameter(config_path, CONFIG_VARIABLE, "config_path")
     store = resolve_parameter(store_url, STORE_VARIABLE, "store_url")
-    return study_flow.fn(config, store, phases, task_runner, new_key)
+    return study_flow.fn(config, store, phases, task_runner, new_key, arrived_at)
 
 
-@flow(name=watch_flow.name, flow_run_name=watch_flow.flow_run_name)
-def watch(config_path: str | None = None, store_url: str | None = None) -> list[dict[str, str]]:
-    """Emit `studyflow.data.arrived` for each phase whose input files changed since `latest`."""
+@flow(name=watch_flow.name, flow_run_name=watch_flow.flow_run_name, log_prints=True)
+def watch(config_path: str | None = None, store_url: str | None = None) -> dict[str, str] | None:
+    """Read the store inbox and announce the inputs changed since `latest` (one event)."""
     config = resolve_parameter(config_path, CONFIG_VARIABLE, "config_path")
     store = resolve_parameter(store_url, STORE_VARIABLE, "store_url")
     return watch_flow.fn(config, store)

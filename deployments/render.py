@@ -1,6 +1,7 @@
 """Write the root prefect.yaml from the same definitions `serve.py` serves.
 
-`python -m deployments.render [--study-id ID | --config study.yaml] > prefect.yaml`; the committed
+`python -m deployments.render [--study-id ID | --config study.yaml] > prefect.yaml` (with --config,
+the arrival window comes from its orchestration section); the committed
 file is the demo study's (`ccg_clinical_leadership`), and a test checks it equals this output.
 """
 
@@ -58,15 +59,21 @@ def deployment_yaml(spec: DeploymentSpec) -> dict[str, Any]:
                 "enabled": True,
                 "expect": [DATA_ARRIVED],
                 "match": spec.trigger.match,
+                "posture": "Reactive",
+                "threshold": 1,
+                "within": spec.trigger.window,
                 "parameters": spec.trigger.parameters,
             }
         ]
+    if spec.concurrency_limit:
+        out["concurrency_limit"] = {"limit": spec.concurrency_limit, "collision_strategy": "ENQUEUE"}
     out["work_pool"] = {"name": WORK_POOL, "work_queue_name": "default"}
     return out
 
 
-def render(study_id: str) -> str:
+def render(study_id: str, window: int | None = None) -> str:
     """The whole prefect.yaml for one study."""
+    specs = study_deployments(study_id) if window is None else study_deployments(study_id, window)
     doc = {
         "name": "studyflow",
         "prefect-version": PREFECT_VERSION,
@@ -82,7 +89,7 @@ def render(study_id: str) -> str:
             },
             {"prefect.deployments.steps.set_working_directory": {"directory": "{{ clone.directory }}"}},
         ],
-        "deployments": [deployment_yaml(s) for s in study_deployments(study_id)],
+        "deployments": [deployment_yaml(s) for s in specs],
     }
     return HEADER + yaml.safe_dump(doc, sort_keys=False, width=100)
 
@@ -95,11 +102,13 @@ def main() -> None:
     group.add_argument("--config", help="read the study id from this study.yaml")
     args = parser.parse_args()
     study_id = args.study_id or DEMO_STUDY_ID
+    window = None
     if args.config:
         from schemas.study_config import load_study_config
 
-        study_id = load_study_config(args.config).study.id
-    sys.stdout.write(render(study_id))
+        config = load_study_config(args.config)
+        study_id, window = config.study.id, round(config.orchestration.arrival_window_seconds)
+    sys.stdout.write(render(study_id, window))
 
 
 if __name__ == "__main__":

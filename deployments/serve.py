@@ -1,4 +1,4 @@
-"""Serve the study's deployments: a weekly full run, a watcher, one event-triggered run per phase.
+"""Serve the study's deployments: a weekly full run, a watcher, a run per burst of arrivals, phases.
 
 `python -m deployments.serve --config PATH --store URL [--alert-block TYPE/NAME]` runs them with
 no worker or work pool; the root `prefect.yaml` (written by `python -m deployments.render`) declares
@@ -9,22 +9,37 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import timedelta
 from typing import Any, cast
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
+from prefect.events.schemas.automations import Posture
 from prefect.schedules import Cron, Interval
 
-from deployments.definitions import TIMEZONE, DeploymentSpec, PhaseTrigger, study_deployments
+from deployments.definitions import TIMEZONE, ArrivalTrigger, DeploymentSpec, study_deployments
 from deployments.entrypoints import study, watch
 from tasks.storage.steps import DATA_ARRIVED
 from tasks.storage.store import DEFAULT_STORE
 
 
-def phase_trigger(trigger: PhaseTrigger) -> DeploymentEventTrigger:
-    """Run a phase (and what depends on it) when data for it arrives for this study."""
-    return DeploymentEventTrigger(expect={DATA_ARRIVED}, match=dict(trigger.match), parameters=trigger.parameters)
+def arrival_trigger(trigger: ArrivalTrigger) -> DeploymentEventTrigger:
+    """Fire on the first data arrival for this study, then not again within the window."""
+    return DeploymentEventTrigger(
+        expect={DATA_ARRIVED},
+        match=dict(trigger.match),
+        posture=Posture.Reactive,
+        threshold=1,
+        within=timedelta(seconds=trigger.window),
+        parameters=trigger.parameters,
+    )
+
+
+def concurrency_limit(limit: int) -> ConcurrencyLimitConfig:
+    """At most `limit` runs of a deployment at once; further runs wait in line."""
+    return ConcurrencyLimitConfig(limit=limit, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 
 
 def runner_deployment(spec: DeploymentSpec, config_path: str, store_url: str) -> RunnerDeployment:
@@ -36,7 +51,9 @@ def runner_deployment(spec: DeploymentSpec, config_path: str, store_url: str) ->
     if spec.interval:
         options["schedules"] = [Interval(spec.interval, timezone=TIMEZONE)]
     if spec.trigger:
-        options["triggers"] = [phase_trigger(spec.trigger)]
+        options["triggers"] = [arrival_trigger(spec.trigger)]
+    if spec.concurrency_limit:
+        options["concurrency_limit"] = concurrency_limit(spec.concurrency_limit)
     return cast(
         RunnerDeployment,
         flow.to_deployment(
@@ -49,9 +66,12 @@ def runner_deployment(spec: DeploymentSpec, config_path: str, store_url: str) ->
     )
 
 
-def build_deployments(config_path: str, store_url: str, study_id: str) -> list[RunnerDeployment]:
-    """A weekly full run, a watcher every 10 minutes, and one triggered deployment per phase."""
-    return [runner_deployment(s, config_path, store_url) for s in study_deployments(study_id)]
+def build_deployments(
+    config_path: str, store_url: str, study_id: str, window: int | None = None
+) -> list[RunnerDeployment]:
+    """A weekly full run, a watcher every 10 minutes, a run per burst of arrivals, and phases."""
+    specs = study_deployments(study_id) if window is None else study_deployments(study_id, window)
+    return [runner_deployment(s, config_path, store_url) for s in specs]
 
 
 def main() -> None:
@@ -68,12 +88,14 @@ def main() -> None:
     args = parser.parse_args()
     from schemas.study_config import load_study_config
 
-    study_id = load_study_config(args.config).study.id
+    config = load_study_config(args.config)
+    study_id = config.study.id
     if args.alert_block:
         from deployments.alerts import ensure_alert
 
         ensure_alert(study_id, args.alert_block)
-    serve(*build_deployments(args.config, args.store, study_id))
+    window = round(config.orchestration.arrival_window_seconds)
+    serve(*build_deployments(args.config, args.store, study_id, window))
 
 
 if __name__ == "__main__":

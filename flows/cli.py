@@ -91,6 +91,17 @@ def _run(
     except StudyRunFailed as exc:
         _error(str(exc))
         raise typer.Exit(1) from None
+    from tasks.storage.runs import read_latest
+    from tasks.storage.store import open_store as _open
+
+    latest, _ = read_latest(_open(store))
+    if latest is not None and latest.run_id != manifest.run_id and manifest.complete:
+        # Another run became `latest` first with the same inputs: one line, no traceback.
+        console.print(
+            f"Run {manifest.run_id} was superseded by run {latest.run_id}, which read the same "
+            "inputs and became latest first; this run's outputs are kept.",
+            markup=False, soft_wrap=True, style="yellow",
+        )
     table = Table(title=f"Run {manifest.run_id}")
     for col in ("phase", "status", "from run"):
         table.add_column(col)
@@ -185,17 +196,80 @@ def watch(
     config: Annotated[Path, typer.Option("--config", help="The study's study.yaml.")] = DEMO_DIR / "study.yaml",
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Announce changed input files (studyflow.data.arrived events) so their phases re-run."""
+    """Read the store inbox and announce changed inputs (one studyflow.data.arrived event)."""
     _quiet_prefect()
     from flows.watch import watch_flow
 
-    due = watch_flow(str(config), store)
-    if not due:
-        console.print("No new or changed input files since the last complete run.")
-    for labels in due:
-        console.print(
-            f"data arrived for {labels['studyflow.phase']}: {labels['studyflow.inputs']}", markup=False
-        )
+    labels = watch_flow(str(config), store)
+    if not labels:
+        console.print("Nothing to announce: no new or changed input since the last complete run "
+                      "(or it was announced already; see the notes above).", soft_wrap=True)
+        return
+    console.print(
+        f"announced {labels['studyflow.inputs']} (phases {labels['studyflow.phases']}; "
+        f"attempt {labels['studyflow.attempt']})", markup=False, soft_wrap=True,
+    )
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="The file that arrived, e.g. a new wave's export.")],
+    input_name: Annotated[
+        str, typer.Option("--input", help="The input it is, by logical name (e.g. survey.w2016.export).")
+    ],
+    config: Annotated[Path, typer.Option("--config", help="The study's study.yaml.")] = DEMO_DIR / "study.yaml",
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Store a file for one of the study's inputs (raw/, by content hash) and announce it.
+
+    The same content again announces nothing. With PREFECT_API_URL set, a studyflow.data.arrived
+    event starts the study's arrivals deployment; without it, the next `study run` reads the file.
+    """
+    from schemas.study_config import ConfigError, load_study_config
+    from tasks.storage.arrivals import (
+        UnknownInput,
+        changed_inputs,
+        record_announcements,
+        record_arrival,
+    )
+    from tasks.storage.steps import arrival_labels, emit_data_arrived
+    from tasks.storage.store import open_store
+
+    try:
+        cfg = load_study_config(config)
+        data = file.read_bytes()
+    except ConfigError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        _error(f"{file}: cannot read the file ({exc.strerror or exc})")
+        raise typer.Exit(2) from None
+    st = open_store(store)
+    try:
+        arrival = record_arrival(st, cfg, input_name, data, file.name)
+    except UnknownInput as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    if arrival is None:
+        console.print(f"{file}: this content already arrived for {input_name}; nothing announced.",
+                      markup=False, soft_wrap=True)
+        return
+    console.print(f"stored {input_name} as {arrival.key}", markup=False, soft_wrap=True, crop=False)
+    if changed_inputs(cfg, st).get(input_name) != arrival.sha256:
+        # The study folder's file for this input changed after the arrival: the folder wins.
+        console.print(f"{input_name}: the study folder's file is newer than this arrival; nothing announced.",
+                      markup=False, soft_wrap=True)
+        return
+    if not os.environ.get("PREFECT_API_URL"):
+        console.print("No Prefect server (PREFECT_API_URL is not set): not announced; the next "
+                      "`study run` or watcher tick reads it.", markup=False, soft_wrap=True)
+        return
+    pair = {input_name: arrival.sha256}
+    labels = arrival_labels(cfg, pair, attempt=1)
+    emit_data_arrived(labels)
+    record_announcements(st, pair, {input_name: (1, "ingested")})
+    console.print(f"announced {input_name} (phases {labels['studyflow.phases']}) to {os.environ['PREFECT_API_URL']}",
+                  markup=False, soft_wrap=True, crop=False)
 
 
 @app.command()

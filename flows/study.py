@@ -12,12 +12,14 @@ from typing import Any
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, wait
+from prefect.states import Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows.artifacts import publish_run_artifacts
 from flows.phases import case_studies_flow, scoping_flow, survey_flow, triangulation_flow
 from flows.runners import task_runner_for
+from flows.slots import gather_arrivals_task, study_id_task, study_slot
 from schemas.manifest import Manifest, OutputRecord
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
@@ -57,23 +59,8 @@ def _blocked(phase: str, run: RunPlan, results: dict[str, PhaseResult]) -> bool:
     return any(run.plan[u] == "run" and u not in results for u in phase_upstream()[phase])
 
 
-@flow(
-    name="study",
-    flow_run_name=lambda: f"study-{datetime.now(UTC):%Y-%m-%d-%H%M%S}",
-    log_prints=True,
-    # Phase-level concurrency only: the steps run on the runner chosen per run.
-    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
-)
-def study_flow(
-    config_path: str,
-    store_url: str = DEFAULT_STORE,
-    phases: list[str] | None = None,
-    task_runner: str | None = None,
-    new_key: bool = False,
-) -> Manifest:
-    """Run every phase whose inputs changed (or those asked for) and publish the run."""
-    run = prepare_run_task(config_path, store_url, phases, new_key=new_key)
-    spec = task_runner or run.ctx.config().orchestration.task_runner
+def _run_phases(run: RunPlan, spec: str) -> tuple[dict[str, PhaseResult], dict[str, str]]:
+    """Run the planned phases stage by stage; phases of one stage side by side."""
     results: dict[str, PhaseResult] = {}
     failures: dict[str, str] = {}
     with task_runner_for(spec) as runner:
@@ -94,7 +81,48 @@ def study_flow(
                 else:
                     failures[phase] = str(state.result(raise_on_failure=False))
                     quarantine_files_task(run.ctx, phase, failures[phase])
-    manifest = finalise_run_task(run, results, failures)
+    return results, failures
+
+
+# Another run may become `latest` while this one computes (a run on another Prefect API, or a
+# plain CLI run): the run then re-plans against it, reusing cached steps, at most this often.
+MAX_REPLANS = 2
+
+
+@flow(
+    name="study",
+    flow_run_name=lambda: f"study-{datetime.now(UTC):%Y-%m-%d-%H%M%S}",
+    log_prints=True,
+    # Phase-level concurrency only: the steps run on the runner chosen per run.
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
+def study_flow(
+    config_path: str,
+    store_url: str = DEFAULT_STORE,
+    phases: list[str] | None = None,
+    task_runner: str | None = None,
+    new_key: bool = False,
+    arrived_at: str | None = None,
+) -> Manifest:
+    """Run every phase whose inputs changed (or those asked for) and publish the run.
+
+    One run per study at a time (the study's slot); a run started by a data arrival first waits
+    out the arrival window. Losing `latest` to another run re-plans against it, or ends as
+    "Superseded" (a completed state) when the other run read exactly the same inputs.
+    """
+    if arrived_at:
+        gather_arrivals_task(config_path, arrived_at)
+    with study_slot(study_id_task(config_path)):
+        for attempt in range(MAX_REPLANS + 1):
+            run = prepare_run_task(config_path, store_url, phases, new_key=new_key)
+            spec = task_runner or run.ctx.config().orchestration.task_runner
+            results, failures = _run_phases(run, spec)
+            publication = finalise_run_task(run, results, failures)
+            if publication.published or failures or publication.same_as_winner:
+                break
+            if attempt < MAX_REPLANS:
+                print(f"run {run.ctx.run_id}: run {publication.winner} became latest first; re-planning against it")
+    manifest = publication.manifest
     publish_run_artifacts(manifest, results, spec)
     if failures:
         from prefect.artifacts import create_markdown_artifact
@@ -114,4 +142,16 @@ def study_flow(
             f"run {manifest.run_id} is incomplete, `latest` still names the last complete run. "
             f"Failed: {detail}"
         )
+    if not publication.published:
+        why = (
+            "it read the same inputs with the same code, configuration and key"
+            if publication.same_as_winner
+            else f"it kept losing to newer runs after {MAX_REPLANS} re-plans"
+        )
+        message = (
+            f"run {manifest.run_id} superseded by run {publication.winner}: {why}. Its outputs are "
+            f"kept (manifest {publication.manifest_key}); `latest` names run {publication.winner}."
+        )
+        print(message)
+        return Completed(name="Superseded", message=message, data=manifest)  # type: ignore[return-value]
     return manifest

@@ -333,6 +333,11 @@ class OrchestrationConfig(_Strict):
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_seconds: float = Field(default=1.0, ge=0, le=600)
     step_timeout_seconds: float = Field(default=3600, gt=0)
+    # Data arriving within this many seconds of the first arrival joins the same study run.
+    arrival_window_seconds: float = Field(default=120, ge=0, le=86400)
+    # After an announced input's run fails, the watcher waits this long before announcing it
+    # again, doubling each time (at most a day).
+    announce_backoff_seconds: float = Field(default=600, gt=0, le=86400)
 
     @field_validator("task_runner")
     @classmethod

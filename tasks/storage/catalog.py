@@ -7,16 +7,22 @@ runs/<run-id>/manifest.json             the run's manifest, written last but one
 latest.json                             pointer to the last complete manifest, switched last
 quarantine/<run-id>/<name>.<ext>        rejected rows and files, with reasons
 review/<name>                           researcher-owned files the pipeline never overwrites
-inbox/<name>                            files dropped for ingestion
+inbox/<input>/<file>                    files uploaded for an input, read by the watcher
+arrivals/<input>/<sha256>.json          an input that arrived between runs (write-once)
+arrivals/<input>/seen/<digest>          an inbox upload (key and version) already read
+announcements/<input>/<sha256>/<n>.json the n-th data-arrived announcement of that content
 cache/steps/<step>-<digest>             cached step results (Prefect result records), by content key
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 LATEST_KEY = "latest.json"
 INBOX_PREFIX = "inbox/"
+ARRIVALS_PREFIX = "arrivals/"
+ANNOUNCEMENTS_PREFIX = "announcements/"
 RUNS_PREFIX = "runs/"
 RAW_PREFIX = "raw/"
 REVIEW_PREFIX = "review/"
@@ -73,11 +79,38 @@ def review_key(name: str) -> str:
     return f"{REVIEW_PREFIX}{safe_name(name)}"
 
 
-def inbox_key(name: str) -> str:
-    """Key of a file dropped in the inbox."""
-    return f"{INBOX_PREFIX}{safe_name(name)}"
+def inbox_upload_key(input_name: str, file_name: str) -> str:
+    """Key under which a file for an input is uploaded to the inbox."""
+    return f"{INBOX_PREFIX}{_input_segment(input_name)}/{safe_name(file_name)}"
 
 
 def step_cache_key(name: str) -> str:
     """Key of one cached step result (its content key comes from the step cache policy)."""
     return f"{STEP_CACHE_PREFIX}{safe_name(name)}"
+
+
+def _input_segment(name: str) -> str:
+    if not _DATASET.match(name.rstrip(".")):
+        raise ValueError(f"invalid input name {name!r} (dotted lower-case words expected)")
+    return name
+
+
+def arrival_key(input_name: str, sha256: str) -> str:
+    """Key of the record of one input's arrival with this content."""
+    return f"{ARRIVALS_PREFIX}{_input_segment(input_name)}/{sha256}.json"
+
+
+def inbox_seen_key(input_name: str, key: str, version: str) -> str:
+    """Key of the marker saying an inbox upload (this key and version) was read."""
+    digest = hashlib.sha256(f"{key}\n{version}".encode()).hexdigest()
+    return f"{ARRIVALS_PREFIX}{_input_segment(input_name)}/seen/{digest}"
+
+
+def announcements_prefix(input_name: str, sha256: str) -> str:
+    """Prefix of the announcements of one input's content."""
+    return f"{ANNOUNCEMENTS_PREFIX}{_input_segment(input_name)}/{sha256}/"
+
+
+def announcement_key(input_name: str, sha256: str, attempt: int) -> str:
+    """Key of the n-th announcement of one input's content."""
+    return f"{announcements_prefix(input_name, sha256)}{attempt:04d}.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -38,8 +38,14 @@ def code_version() -> str:
     return f"{package_version('studyflow')}+{digest.hexdigest()[:12]}"
 
 
-def config_inputs(config: StudyConfig) -> list[tuple[str, Path]]:
-    """Every input file the study declares, as (logical name, path); globs expanded."""
+def config_inputs(
+    config: StudyConfig, *, missing_ok: Collection[str] = (), keep_missing: bool = False
+) -> list[tuple[str, Path]]:
+    """Every input file the study declares, as (logical name, path); globs expanded.
+
+    A single-file input named in `missing_ok` (it arrived in the store) may be absent from the
+    folder: it is left out, or listed with path None when `keep_missing` is set.
+    """
     wanted: list[tuple[str, str, bool]] = [(input_files.SITES.name, config.sites.path, False)]
     for wave, w in config.survey.waves.items():
         wanted.append((input_files.EXPORT.resolve(wave=wave), w.export, False))
@@ -59,6 +65,10 @@ def config_inputs(config: StudyConfig) -> list[tuple[str, Path]]:
     for name, pattern, many in wanted:
         paths = config.resolve(pattern)
         paths = [p for p in paths if p.is_file()]
+        if not paths and not many and name in missing_ok:
+            if keep_missing:
+                found.append((name, None))  # type: ignore[arg-type]
+            continue
         if not paths:
             raise ConfigError(f"{name}: no input file matches {pattern!r} (relative to {config.base_dir})")
         if not many and len(paths) > 1:
@@ -88,10 +98,14 @@ def ingest_file(store: ObjectStore, name: str, data: bytes, original_name: str) 
 
 
 def ingest_inputs(store: ObjectStore, config: StudyConfig) -> list[InputRecord]:
-    """Copy every declared input into raw/ (write-once) and record it, plus review files."""
-    records = [
-        ingest_file(store, name, path.read_bytes(), path.name) for name, path in config_inputs(config)
-    ]
+    """Copy every declared input into raw/ (write-once) and record it, plus review files.
+
+    An input that arrived in the store (`study ingest`, the inbox) is read from there while the
+    study folder's file is unchanged since it arrived (see tasks/storage/arrivals.py).
+    """
+    from tasks.storage.arrivals import ingest_current_inputs  # arrivals builds on this module
+
+    records = ingest_current_inputs(store, config)
     # Researcher-owned review files live in the store; recording their hash makes an edited
     # review re-run triangulation. They are referenced where they are, never copied or rewritten.
     for key in store.list(REVIEW_PREFIX):
@@ -197,6 +211,15 @@ def inherited_outputs(previous: Manifest, phase: str) -> list[OutputRecord]:
     return [o for o in previous.outputs if o.phase == phase]
 
 
+class LostLatestRace(VersionConflict):
+    """A complete run could not become `latest`: another run published after this one planned."""
+
+    def __init__(self, message: str, *, winner: str | None, manifest_key: str) -> None:
+        super().__init__(message)
+        self.winner = winner
+        self.manifest_key = manifest_key
+
+
 def publish_run(store: ObjectStore, manifest: Manifest, expected_latest: str | None) -> None:
     """Write the manifest; if the run is complete, switch `latest` to it (compare-and-swap)."""
     body = manifest.model_dump_json(indent=2).encode()
@@ -209,9 +232,15 @@ def publish_run(store: ObjectStore, manifest: Manifest, expected_latest: str | N
     try:
         store.swap(LATEST_KEY, pointer.model_dump_json(indent=2).encode(), expected_version=expected_latest)
     except VersionConflict as exc:
-        raise VersionConflict(
-            f"run {manifest.run_id} finished but another run published meanwhile; its manifest is "
-            f"stored at {info.key} and `latest` was left alone ({exc})"
+        try:
+            winner: str | None = LatestPointer.model_validate_json(store.get(LATEST_KEY)).run_id
+        except ObjectMissing:
+            winner = None
+        raise LostLatestRace(
+            f"run {manifest.run_id} finished but another run ({winner}) published meanwhile; its "
+            f"manifest is stored at {info.key} and `latest` was left alone ({exc})",
+            winner=winner,
+            manifest_key=info.key,
         ) from None
 
 
@@ -239,24 +268,3 @@ def manifest_summary(manifest: Manifest) -> dict[str, object]:
 def dumps(obj: object) -> str:
     """Stable JSON text."""
     return json.dumps(obj, indent=2, sort_keys=True, default=str)
-
-
-def current_input_hashes(config: StudyConfig) -> dict[str, str]:
-    """Content hash of every declared input file, by logical name (nothing is written)."""
-    return {name: sha256_hex(path.read_bytes()) for name, path in config_inputs(config)}
-
-
-def phases_with_new_inputs(
-    current: dict[str, str],
-    previous: Manifest | None,
-    phase_prefixes: dict[str, tuple[str, ...]],
-) -> dict[str, list[str]]:
-    """Per phase, its own inputs that are new or changed since the last complete run."""
-    before = {r.name: r.sha256 for r in previous.inputs} if previous else {}
-    changed = sorted(name for name, sha in current.items() if before.get(name) != sha)
-    result: dict[str, list[str]] = {}
-    for phase in PHASES:
-        names = [n for n in changed if n.startswith(phase_prefixes[phase])]
-        if names:
-            result[phase] = names
-    return result

@@ -2,34 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
 from schemas.manifest import Manifest, OutputRecord, PhaseRecord
 from schemas.phases import PHASES
-from schemas.study_config import load_study_config
+from schemas.study_config import StudyConfig, load_study_config
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
 from tasks.pipeline import phase_inputs
 from tasks.privacy import key_fingerprint, pseudonym_key_for
 from tasks.redaction import redact, redaction_pattern
 from tasks.step import RunFacts
+from tasks.storage.arrivals import (
+    announcements_due,
+    changed_inputs,
+    dedupe_key,
+    record_announcements,
+    scan_inbox,
+)
+from tasks.storage.catalog import manifest_key
 from tasks.storage.runs import (
+    LostLatestRace,
     check_key_fingerprint,
     code_version,
     config_sha256,
-    current_input_hashes,
     ingest_inputs,
     inherited_outputs,
     new_run_id,
-    phases_with_new_inputs,
     plan_phases,
     publish_run,
     read_latest,
     utc_now_iso,
 )
-from tasks.storage.store import open_store, sha256_hex
+from tasks.storage.store import open_store
 
 DATA_ARRIVED = "studyflow.data.arrived"
 
@@ -150,10 +159,42 @@ def run_facts(run: RunPlan, results: dict[str, PhaseResult], failures: dict[str,
     )
 
 
+class Publication(BaseModel):
+    """How a run ended in the store: its manifest, and whether it became `latest`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest: Manifest
+    published: bool
+    # When another run became `latest` first: that run, and whether it read the same inputs
+    # with the same code, configuration and key (then this run has nothing to add).
+    winner: str | None = None
+    same_as_winner: bool = False
+    message: str = ""
+
+    @property
+    def manifest_key(self) -> str:
+        """Where the run's manifest is stored."""
+        return manifest_key(self.manifest.run_id)
+
+
+def _same_work(a: Manifest, b: Manifest) -> bool:
+    return (
+        {(r.name, r.sha256) for r in a.inputs} == {(r.name, r.sha256) for r in b.inputs}
+        and a.code_version == b.code_version
+        and a.config_sha256 == b.config_sha256
+        and a.parameters.get("pseudonym_key_fingerprint") == b.parameters.get("pseudonym_key_fingerprint")
+    )
+
+
 def finalise_run(
     run: RunPlan, results: dict[str, PhaseResult], failures: dict[str, str]
-) -> Manifest:
-    """Write the manifest; switch `latest` only when every phase completed or was inherited."""
+) -> Publication:
+    """Write the manifest; switch `latest` only when every phase completed or was inherited.
+
+    Losing the compare-and-swap on `latest` to another run is not an error: the manifest is kept
+    and the publication says which run won, so the flow can re-plan or end as superseded.
+    """
     phase_records_ = phase_records(run, results, failures)
     outputs: list[OutputRecord] = []
     for rec in phase_records_:
@@ -179,30 +220,75 @@ def finalise_run(
         previous_run=run.previous.run_id if run.previous else None,
         complete=complete,
     )
-    publish_run(run.ctx.store(), manifest, run.expected_latest)
-    return manifest
+    store = run.ctx.store()
+    try:
+        publish_run(store, manifest, run.expected_latest)
+    except LostLatestRace as lost:
+        winner, _ = read_latest(store)
+        return Publication(
+            manifest=manifest,
+            published=False,
+            winner=lost.winner,
+            same_as_winner=winner is not None and _same_work(manifest, winner),
+            message=str(lost),
+        )
+    return Publication(manifest=manifest, published=complete)
 
 
 prepare_run_task = task(name="prepare-run", cache_policy=NO_CACHE)(prepare_run)
 finalise_run_task = task(name="finalise-run", cache_policy=NO_CACHE)(finalise_run)
 
 
-def detect_new_data(config_path: str, store_url: str) -> list[dict[str, str]]:
-    """The data-arrival events due: one per phase whose own input files changed since `latest`."""
+class WatchTick(BaseModel):
+    """What one watcher tick found: the announcement to make (if any) and why others wait."""
+
+    model_config = ConfigDict(frozen=True)
+
+    labels: dict[str, str] | None = None
+    due: dict[str, tuple[int, str]] = {}
+    changed: dict[str, str] = {}
+    notes: list[str] = []
+
+
+def arrival_labels(config: StudyConfig, inputs: dict[str, str], attempt: int) -> dict[str, str]:
+    """Labels of one `studyflow.data.arrived` event for some inputs (name → sha256)."""
+    prefixes = phase_inputs(config)
+    phases = [p for p in PHASES if any(n == x or n.startswith(x) for n in inputs for x in prefixes[p])]
+    return {
+        "studyflow.study": config.study.id,
+        "studyflow.inputs": ",".join(sorted(inputs)),
+        "studyflow.phases": ",".join(phases),
+        # The content hash names the announcement, so one change is announced once per attempt.
+        "studyflow.sha256": dedupe_key(inputs),
+        "studyflow.attempt": str(attempt),
+    }
+
+
+def detect_new_data(config_path: str, store_url: str, now: datetime | None = None) -> WatchTick:
+    """Read the store inbox, then decide the one announcement due for the study's changed inputs.
+
+    Content announced before is announced again only after a doubling back-off, and the tick's
+    notes say why it waits (its run failed, or none has completed yet).
+    """
     config = load_study_config(config_path)
-    current = current_input_hashes(config)
-    previous, _ = read_latest(open_store(store_url))
-    due = phases_with_new_inputs(current, previous, phase_inputs(config))
-    return [
-        {
-            "studyflow.study": config.study.id,
-            "studyflow.phase": phase,
-            "studyflow.inputs": ",".join(names),
-            # The combined hash names this arrival, so one change is announced once per phase.
-            "studyflow.sha256": sha256_hex("".join(current[n] for n in names).encode()),
-        }
-        for phase, names in due.items()
-    ]
+    store = open_store(store_url)
+    _, notes = scan_inbox(store, config, now=now)
+    changed = changed_inputs(config, store)
+    base = timedelta(seconds=config.orchestration.announce_backoff_seconds)
+    due, waiting = announcements_due(store, changed, base=base, now=now)
+    labels = None
+    if due:
+        labels = arrival_labels(config, {n: changed[n] for n in due}, max(a for a, _ in due.values()))
+    return WatchTick(labels=labels, due=due, changed=changed, notes=[*notes, *waiting])
+
+
+def announce(config_path: str, store_url: str, tick: WatchTick, now: datetime | None = None) -> str | None:
+    """Emit the tick's `studyflow.data.arrived` event and record it; returns the event id."""
+    if tick.labels is None:
+        return None
+    event_id = emit_data_arrived(tick.labels)
+    record_announcements(open_store(store_url), tick.changed, tick.due, now=now)
+    return event_id
 
 
 def emit_data_arrived(labels: dict[str, str]) -> str | None:
@@ -211,10 +297,10 @@ def emit_data_arrived(labels: dict[str, str]) -> str | None:
 
     event = emit_event(
         event=DATA_ARRIVED,
-        resource={"prefect.resource.id": f"studyflow.input.{labels['studyflow.sha256']}", **labels},
+        resource={"prefect.resource.id": f"studyflow.arrival.{labels['studyflow.sha256']}", **labels},
     )
     return str(event.id) if event is not None else None
 
 
 detect_new_data_task = task(name="detect-new-data", cache_policy=NO_CACHE)(detect_new_data)
-emit_data_arrived_task = task(name="emit-data-arrived", cache_policy=NO_CACHE)(emit_data_arrived)
+announce_task = task(name="announce-data-arrived", cache_policy=NO_CACHE)(announce)

@@ -13,7 +13,7 @@ from deployments.definitions import TIMEZONE, study_deployments
 from deployments.render import DEMO_STUDY_ID, render
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["ccg-full", "ccg-watch", "ccg-scoping", "ccg-survey-w1", "ccg-case-studies", "ccg-survey-w2",
+NAMES = ["ccg-full", "ccg-watch", "ccg-arrivals", "ccg-scoping", "ccg-survey-w1", "ccg-case-studies", "ccg-survey-w2",
          "ccg-triangulation"]
 
 
@@ -59,13 +59,25 @@ def test_served_and_rendered_deployments_agree() -> None:
             assert st.match.model_dump() == rt["match"]
             assert st.expect == set(rt["expect"])
             assert st.parameters == rt["parameters"]
+            assert st.within.total_seconds() == rt["within"] and st.posture == rt["posture"] == "Reactive"
+        # Collisions wait in line (ENQUEUE), served and deployed alike.
+        assert r["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+        assert s.concurrency_limit == 1 and s.concurrency_options is not None
+        assert s.concurrency_options.collision_strategy.value == "ENQUEUE"
     assert served[0].schedules[0].schedule.cron == "0 6 * * 1"
     assert served[0].schedules[0].schedule.timezone == TIMEZONE == "UTC"
     assert served[1].schedules[0].schedule.interval.total_seconds() == 600
-    trigger = served[5].triggers[0]
+    arrivals = served[2]
+    trigger = arrivals.triggers[0]
     assert trigger.expect == {"studyflow.data.arrived"}
-    assert trigger.match.model_dump() == {"studyflow.study": "ccg", "studyflow.phase": "survey_w2"}
-    assert served[5].parameters["phases"] == ["survey_w2"]
+    # Scoped to the study, any phase: one run per burst of arrivals, which re-plans every phase.
+    assert trigger.match.model_dump() == {"studyflow.study": "ccg"}
+    assert (trigger.threshold, trigger.within.total_seconds()) == (1, 120)
+    assert trigger.parameters == {"arrived_at": "{{ event.occurred }}"}
+    assert arrivals.parameters["phases"] is None
+    assert served[6].parameters["phases"] == ["survey_w2"] and served[6].triggers == []
+    assert all(d.concurrency_limit == 1 for d in served)
+    assert build_deployments("/s/study.yaml", "s3://b/p", "ccg", 15)[2].triggers[0].within.total_seconds() == 15
     assert [s.name for s in study_deployments("x")][0] == "x-full"
 
 

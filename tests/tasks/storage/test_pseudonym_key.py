@@ -100,7 +100,7 @@ def test_the_key_never_reaches_the_manifest_or_the_store(
     monkeypatch.setenv("STUDYFLOW_PSEUDONYM_KEY", NEW_KEY)
     store_url = str(tmp_path / "store")
     run = prepare_run(str(demo_copy), store_url)
-    manifest = finalise_run(run, {}, {})
+    manifest = finalise_run(run, {}, {}).manifest
     assert manifest.parameters["pseudonym_key_fingerprint"] == key_fingerprint(NEW_KEY.encode())
     assert NEW_KEY not in manifest.model_dump_json() and NEW_KEY not in run.model_dump_json()
     store = open_store(store_url)
@@ -133,5 +133,38 @@ def test_the_key_never_reaches_the_flow_run_parameters(
         task_runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         )
-        assert task_runs and all(t.name.startswith("prepare-run") for t in task_runs)
+        assert task_runs and all(t.name.startswith(("study-id", "prepare-run")) for t in task_runs)
         assert all(NEW_KEY not in t.model_dump_json() for t in task_runs)
+
+
+def test_a_run_that_loses_latest_to_the_same_work_is_superseded_not_failed(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from schemas.manifest import Manifest, PhaseRecord
+    from schemas.phases import PHASES
+    from tasks.storage.runs import publish_run
+
+    monkeypatch.setenv("STUDYFLOW_PSEUDONYM_KEY", NEW_KEY)
+    store_url = str(tmp_path / "store")
+    first = prepare_run(str(demo_copy), store_url)
+    earlier = Manifest(
+        study_id=first.study_id, run_id="R0", created="2026-11-30T08:00:00+00:00",
+        code_version=first.code_version, config_sha256=first.config_sha256,
+        parameters={"pseudonym_key_fingerprint": first.key_fingerprint}, inputs=list(first.ctx.inputs),
+        phases=[PhaseRecord(phase=p, status="completed", run_id="R0") for p in PHASES], outputs=[],
+        previous_run=None, complete=True,
+    )
+    publish_run(open_store(store_url), earlier, None)
+    # Two runs plan against R0 (nothing changed: every phase inherited), then race for `latest`.
+    a = prepare_run(str(demo_copy), store_url)
+    b = prepare_run(str(demo_copy), store_url)
+    assert set(a.plan.values()) == set(b.plan.values()) == {"inherit"}
+    won = finalise_run(a, {}, {})
+    lost = finalise_run(b, {}, {})
+    assert won.manifest.complete and won.published
+    assert (lost.manifest.complete, lost.published, lost.winner, lost.same_as_winner) == (
+        True, False, a.ctx.run_id, True
+    )
+    assert lost.manifest_key == f"runs/{b.ctx.run_id}/manifest.json"
+    assert open_store(store_url).exists(lost.manifest_key)
+    assert "another run (" + a.ctx.run_id + ") published meanwhile" in lost.message

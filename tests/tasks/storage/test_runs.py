@@ -10,6 +10,7 @@ from schemas.manifest import InputRecord, Manifest, PhaseRecord
 from schemas.phases import PHASES
 from tasks.storage.catalog import dataset_key, raw_key, safe_name
 from tasks.storage.runs import (
+    LostLatestRace,
     ingest_file,
     new_run_id,
     plan_phases,
@@ -165,8 +166,10 @@ def test_stale_publish_loses_and_leaves_latest(tmp_path: Path) -> None:
     publish_run(store, _manifest("R1", INPUTS), None)
     _, v1 = read_latest(store)
     publish_run(store, _manifest("R2", INPUTS), v1)
-    with pytest.raises(VersionConflict, match="another run published meanwhile"):
+    with pytest.raises(VersionConflict, match=r"another run \(R2\) published meanwhile") as lost:
         publish_run(store, _manifest("R3", INPUTS), v1)
+    assert isinstance(lost.value, LostLatestRace)
+    assert (lost.value.winner, lost.value.manifest_key) == ("R2", "runs/R3/manifest.json")
     latest, _ = read_latest(store)
     assert latest is not None and latest.run_id == "R2"
 
@@ -232,18 +235,3 @@ def test_failed_phase_errors_are_redacted_in_the_manifest(tmp_path: Path) -> Non
     records = {r.phase: r for r in phase_records(run, {}, {"scoping": failure})}
     assert records["scoping"].error == "interview '[name], 3 May' (a.qdpx): selection ends past the text"
     assert records["survey_w1"].status == "skipped"
-
-
-def test_new_inputs_are_announced_per_phase() -> None:
-    from tasks.storage.runs import phases_with_new_inputs
-
-    prev = _manifest("R1", INPUTS)
-    current = {r.name: r.sha256 for r in INPUTS} | {"survey.w2.export": "w2-new", "qual.cases.001": "k2"}
-    assert phases_with_new_inputs(current, prev, PREFIXES) == {
-        "case_studies": ["qual.cases.001"],
-        "survey_w2": ["survey.w2.export"],
-    }
-    assert phases_with_new_inputs({r.name: r.sha256 for r in INPUTS}, prev, PREFIXES) == {}
-    first = phases_with_new_inputs({r.name: r.sha256 for r in INPUTS}, None, PREFIXES)
-    assert sorted(first) == ["case_studies", "scoping", "survey_w1", "survey_w2"]
-    assert first["scoping"] == ["qual.codebook", "qual.scoping.000", "sites"]
