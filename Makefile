@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STUDY  := $(VENV)/bin/study
 
-.PHONY: demo test bench lint lock clean venv venv-dev datadocs-assets ui
+.PHONY: demo test test-integration bench lint lock clean venv venv-dev datadocs-assets ui
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(PY) -m pytest
+
+# The demo deployed to the local production stack (infra/local-stack.sh): PostgreSQL, a Prefect
+# server, S3 on loopback and a worker; ingest and arrival runs through served deployments.
+test-integration: $(VENV)/.dev
+	$(PY) -m pytest -m e2e tests/integration -o addopts="-ra --strict-markers --import-mode=importlib"
 
 bench: $(VENV)/.dev
 	$(PY) -m pytest -m bench tests/bench -o addopts="" -q

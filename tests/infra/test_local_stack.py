@@ -7,6 +7,7 @@ One stack for the module (up â‰ˆ 40 s on a new database, the worker's flow run â
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -156,8 +157,9 @@ def _get_json(url: str, data: bytes | None = None) -> object:
         return json.load(resp)
 
 
-@pytest.fixture(scope="module")
-def stack(free_port: Callable[[], int]) -> Iterator[Stack]:
+@contextlib.contextmanager
+def running_stack(free_port: Callable[[], int]) -> Iterator[Stack]:
+    """`up` on private state and free ports; on exit `down`, and nothing is left running."""
     if not (ROOT / ".venv" / "bin" / "moto_server").exists() and not Path(sys.executable).with_name("moto_server").exists():
         pytest.fail("moto_server is not installed: run `make venv-dev`")
     state = _private_state("sf-stack-")
@@ -181,6 +183,12 @@ def stack(free_port: Callable[[], int]) -> Iterator[Stack]:
             if _alive(pid):
                 os.kill(pid, 9)
         subprocess.run(["rm", "-rf", str(state)], check=False)
+
+
+@pytest.fixture(scope="module")
+def stack(free_port: Callable[[], int]) -> Iterator[Stack]:
+    with running_stack(free_port) as s:
+        yield s
 
 
 def test_up_writes_env_file(stack: Stack) -> None:
