@@ -79,7 +79,9 @@ def _run_phases(run: RunPlan, spec: str) -> tuple[dict[str, PhaseResult], dict[s
                 if state.is_completed():
                     results[phase] = future.result()
                 else:
-                    failures[phase] = str(state.result(raise_on_failure=False))
+                    error = state.result(raise_on_failure=False)
+                    # Some exceptions carry no message: name the type rather than print nothing.
+                    failures[phase] = str(error) or f"{type(error).__name__} (no message)"
                     quarantine_files_task(run.ctx, phase, failures[phase])
     return results, failures
 

@@ -13,6 +13,7 @@ import ast
 import contextlib
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -169,11 +170,25 @@ class StoreCache(WritableFileSystem):
         return self.write_path(path, content)
 
 
+# Phases run side by side in threads: the first save per process happens once, under this lock.
+_SAVE_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=16)
 def _saved_cache(store_url: str, api_url: str | None) -> StoreCache:
+    from prefect.exceptions import ObjectAlreadyExists
+
     block = StoreCache(store_url=store_url)
     name = "studyflow-cache-" + hashlib.sha256(store_url.encode()).hexdigest()[:12]
-    block.save(name, overwrite=True)
+    for attempt in range(3):
+        try:
+            block.save(name, overwrite=True)
+            break
+        except ObjectAlreadyExists:
+            # Another process (a second worker, a served runner) registered the block type or
+            # document between Prefect's check and its create: saving again finds it.
+            if attempt == 2:
+                raise
     return block
 
 
@@ -182,4 +197,5 @@ def step_cache_storage(store_url: str) -> StoreCache:
     requires a task's result storage to be a saved block)."""
     from prefect.settings import get_current_settings
 
-    return _saved_cache(store_url, get_current_settings().api.url)
+    with _SAVE_LOCK:
+        return _saved_cache(store_url, get_current_settings().api.url)

@@ -147,7 +147,8 @@ def test_the_full_study_runs_through_a_deployment_on_the_worker(deployed: tuple[
     assert f"{study_id}-arrivals" in ids and f"{study_id}-survey-w2" in ids
     run = _api(stack, f"/deployments/{ids[f'{study_id}-full']}/create_flow_run", {})
     final = _wait(lambda: (r := _api(stack, f"/flow_runs/{run['id']}")) and _finished(r) and r, 900, "the full run")
-    assert final["state_type"] == "COMPLETED", final["state"]
+    worker_log = stack.state / "logs" / "worker.log"
+    assert final["state_type"] == "COMPLETED", (final["state"]["message"], worker_log.read_text()[-4000:])
     steps = _executed_steps(stack, run["id"])
     assert len(steps) >= 28 and any(n.startswith("intake[") for n in steps), steps
 
@@ -181,9 +182,9 @@ def test_ingest_gives_one_run_per_burst_and_nothing_for_known_content(
             cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:
-        ids = _wait(lambda: (d := _deployment_ids(stack, study_id)) and all(
-            _api(stack, f"/deployments/{i}").get("work_pool_name") is None for i in d.values()) and d,
-            120, "the served deployments")
+        _wait(lambda: "being served" in log.read_text() or served.poll() is not None, 180, "serve to start")
+        assert served.poll() is None, log.read_text()[-3000:]
+        ids = _deployment_ids(stack, study_id)
         # The watcher's schedule is not what this test is about.
         _api(stack, f"/deployments/{ids[f'{study_id}-watch']}/pause_deployment", {})
         arrivals = ids[f"{study_id}-arrivals"]
