@@ -51,7 +51,7 @@ class ArrivalTrigger:
     @property
     def parameters(self) -> dict[str, Any]:
         # The event's time: the run waits until the window after it has passed.
-        return {"arrived_at": "{{ event.occurred }}"}
+        return {"arrived_at": "{{ event.occurred.isoformat() }}"}
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def test_served_and_rendered_deployments_agree() -> None:
     # Scoped to the study, any phase: one run per burst of arrivals, which re-plans every phase.
     assert trigger.match.model_dump() == {"studyflow.study": "ccg"}
     assert (trigger.threshold, trigger.within.total_seconds()) == (1, 120)
-    assert trigger.parameters == {"arrived_at": "{{ event.occurred }}"}
+    assert trigger.parameters == {"arrived_at": "{{ event.occurred.isoformat() }}"}
     assert arrivals.parameters["phases"] is None
     assert served[6].parameters["phases"] == ["survey_w2"] and served[6].triggers == []
     assert all(d.concurrency_limit == 1 for d in served)
