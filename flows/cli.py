@@ -267,6 +267,14 @@ def ingest(
     pair = {input_name: arrival.sha256}
     labels = arrival_labels(cfg, pair, attempt=1)
     emit_data_arrived(labels)
+    import logging
+
+    from prefect.events.worker import EventsWorker
+
+    # Deliver the event before this short process exits (draining logs a routine "still
+    # processing" warning under the service's class name, which is noise here).
+    logging.getLogger(EventsWorker.__name__).setLevel(logging.ERROR)
+    EventsWorker.drain_all(timeout=30)
     record_announcements(st, pair, {input_name: (1, "ingested")})
     console.print(f"announced {input_name} (phases {labels['studyflow.phases']}) to {os.environ['PREFECT_API_URL']}",
                   markup=False, soft_wrap=True, crop=False)

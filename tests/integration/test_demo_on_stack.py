@@ -175,6 +175,10 @@ def test_ingest_gives_one_run_per_burst_and_nothing_for_known_content(
     cfg = load_study_config(config)
     w1, w2 = cfg.survey.wave_for_phase("survey_w1"), cfg.survey.wave_for_phase("survey_w2")
     export = {w: cfg.resolve(cfg.survey.waves[w].export)[0] for w in (w1, w2)}
+    # Served and work-pool deployments of the same names must not coexist: `serve` would update
+    # the deployed ones in place and its runner could not load their (git-cloned) code.
+    for deployment_id in _deployment_ids(stack, study_id).values():
+        _api(stack, f"/deployments/{deployment_id}", method="DELETE")
     log = tmp_path / "serve.log"
     with open(log, "wb") as fh:
         served = subprocess.Popen(
@@ -206,6 +210,7 @@ def test_ingest_gives_one_run_per_burst_and_nothing_for_known_content(
         new_w2.write_bytes(export[w2].read_bytes() + b"\r\n")
         out = ingest(new_w2, f"survey.{w2}.export")
         assert "announced survey." in out and "phases survey_w2" in out, out
+        assert "Still processing" not in out, out
         runs = _wait(lambda: (n := new_runs()) and all(map(_finished, n)) and n, 600, "the arrival run")
         time.sleep(WINDOW + 5)  # nothing else may follow
         runs = new_runs()
