@@ -53,7 +53,8 @@ def _env(stack: Stack) -> dict[str, str]:
     for key in [k for k in env if k.startswith("STUDYFLOW_STACK_")]:
         env.pop(key)
     env["PREFECT_HOME"] = str(stack.state / "client-home")
-    env.pop("STUDYFLOW_PSEUDONYM_KEY", None)  # the demo's key file, next to its study.yaml
+    # The worker was started with the stack's environment: serving with the same key source
+    # (the session's test key, or the demo's key file next to study.yaml) keeps pseudonyms equal.
     return env
 
 
@@ -150,7 +151,7 @@ def test_the_full_study_runs_through_a_deployment_on_the_worker(deployed: tuple[
     worker_log = stack.state / "logs" / "worker.log"
     assert final["state_type"] == "COMPLETED", (final["state"]["message"], worker_log.read_text()[-4000:])
     steps = _executed_steps(stack, run["id"])
-    assert len(steps) >= 28 and any(n.startswith("intake[") for n in steps), steps
+    assert len(steps) >= 28 and any(n.startswith("survey.intake[") for n in steps), steps
 
     store = _store(env)
     from tasks.storage.runs import read_latest
@@ -214,7 +215,8 @@ def test_ingest_gives_one_run_per_burst_and_nothing_for_known_content(
         runs = _wait(lambda: (n := new_runs()) and all(map(_finished, n)) and n, 600, "the arrival run")
         time.sleep(WINDOW + 5)  # nothing else may follow
         runs = new_runs()
-        assert [(r["deployment_id"], r["state_type"]) for r in runs] == [(arrivals, "COMPLETED")], runs
+        assert [(r["deployment_id"], r["state_type"]) for r in runs] == [(arrivals, "COMPLETED")], (
+            [r["state"]["message"] for r in runs], log.read_text()[-3000:])
         steps = _executed_steps(stack, runs[0]["id"])
         executed = {n.split("[")[0] for n, state in steps.items() if state != "Cached"}
         allowed = {s.name for s in (*steps_of("survey_w2"), *steps_of("triangulation"))}
