@@ -91,6 +91,13 @@ def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _events(stack: Stack) -> list[str]:
+    """The data-arrival and automation events so far, for failure messages."""
+    found = _api(stack, "/events/filter", {"filter": {"event": {"prefix": ["studyflow", "prefect.automation"]}},
+                                          "limit": 50})
+    return [f"{e['occurred']} {e['event']} {e['resource'].get('prefect.resource.id')}" for e in found["events"]]
+
+
 def _finished(run: dict[str, Any]) -> bool:
     return run["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
@@ -216,7 +223,8 @@ def test_ingest_gives_one_run_per_burst_and_nothing_for_known_content(
         time.sleep(WINDOW + 5)  # nothing else may follow
         runs = new_runs()
         assert [(r["deployment_id"], r["state_type"]) for r in runs] == [(arrivals, "COMPLETED")], (
-            [r["state"]["message"] for r in runs], log.read_text()[-3000:])
+            [(r["name"], r["created"], r["parameters"], r["state"]["message"]) for r in runs], _events(stack),
+            log.read_text()[-3000:])
         steps = _executed_steps(stack, runs[0]["id"])
         executed = {n.split("[")[0] for n, state in steps.items() if state != "Cached"}
         allowed = {s.name for s in (*steps_of("survey_w2"), *steps_of("triangulation"))}
@@ -245,7 +253,8 @@ def test_ingest_gives_one_run_per_burst_and_nothing_for_known_content(
         runs = _wait(lambda: (n := new_runs()) and all(map(_finished, n)) and n, 600, "the burst's run")
         time.sleep(WINDOW + 5)
         runs = new_runs()
-        assert [(r["deployment_id"], r["state_type"]) for r in runs] == [(arrivals, "COMPLETED")], runs
+        assert [(r["deployment_id"], r["state_type"]) for r in runs] == [(arrivals, "COMPLETED")], (
+            [(r["name"], r["created"], r["parameters"]) for r in runs], _events(stack))
         latest, _ = read_latest(store)
         assert latest is not None
         statuses = {p.phase: p.status for p in latest.phases}
