@@ -308,7 +308,7 @@ def proposition_views(tables: Mapping[str, pl.DataFrame]) -> tuple[Table, list[P
         ], {2, 3}, sources=JOINT_DISPLAYS.name)
         quotes = [Quote(r["detail"], r["item"].removeprefix("quote ")) for r in rows if r["measure"] == "quote"]
         views.append(PropositionView(
-            id=c["proposition_id"], statement=c["statement"], themes=c["themes"], variable=c["variable"],
+            id=c["proposition_id"], statement=c["statement"], themes=c["supporting"], variable=c["variable"],
             expect=c["expect"] or "none", qual_support=c["qual_support"], quant_result=c["quant_result"],
             quant_headline=c["quant_headline"], convergence=c["convergence"], rule=c["rule"],
             reviewer_status=c["reviewer_status"], reviewer_note=c["reviewer_note"] or "", display=display,

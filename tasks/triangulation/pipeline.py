@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from schemas.datasets.qualitative import (
     AREA_RANKING,
+    CASES,
     CASE_SELECTION,
     CASES_CODEBOOK,
     FRAMEWORK,
@@ -20,8 +21,26 @@ from schemas.datasets.qualitative import (
     RELIABILITY,
     THEME_PRESENCE,
 )
-from schemas.datasets.survey import ASSOCIATIONS, CHANGE, COVERAGE, ESTIMATES, FIGURES, FREETEXT
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REPORT_HTML
+from schemas.datasets.survey import (
+    ANSWERS,
+    ASSOCIATIONS,
+    CHANGE,
+    COVERAGE,
+    ESTIMATES,
+    FIGURES,
+    FREETEXT,
+    FREETEXT_CODED,
+    FREETEXT_UNCODED,
+    RESPONDENTS,
+)
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REPORT_HTML,
+    REVIEW,
+    SENSITIVITY,
+)
 from tasks.report.steps import report
 from tasks.step import Step, Use, uses
 from tasks.triangulation import steps
@@ -30,13 +49,18 @@ from tasks.triangulation import steps
 # steps (required only when the study declares propositions).
 _CASE_EVIDENCE = (Use(CASES_CODEBOOK, optional=True), Use(MATRIX, optional=True))
 _SURVEY_EVIDENCE = tuple(Use(d, wave="all", optional=True) for d in (ESTIMATES, ASSOCIATIONS, CHANGE, FREETEXT))
+# Case-level convergence: each case's sites' respondents, from what the survey phases publish.
+_CASE_SITE_SURVEY = (
+    Use(CASES, optional=True),
+    *(Use(d, wave="all", optional=True) for d in (RESPONDENTS, ANSWERS, FREETEXT_CODED, FREETEXT_UNCODED)),
+)
 # The researcher-owned review file: review/triangulation.csv is the raw input "review.triangulation".
 _REVIEW = ("review.",)
 
 JOINT_DISPLAYS_STEP = Step(
     JOINT_DISPLAYS.producer, "triangulation", steps.joint_displays,
     uses=uses(*_CASE_EVIDENCE, Use(QUOTES, optional=True), *_SURVEY_EVIDENCE),
-    config=("triangulation", "survey"),
+    config=("triangulation", "survey", "roles"),
 )
 CONVERGENCE_STEP = Step(
     CONVERGENCE.producer, "triangulation", steps.convergence,
@@ -44,10 +68,12 @@ CONVERGENCE_STEP = Step(
 )
 META_MATRIX_STEP = Step(
     META_MATRIX.producer, "triangulation", steps.meta_matrix,
-    uses=uses(*_CASE_EVIDENCE, CONVERGENCE), config=("triangulation",),
+    uses=uses(*_CASE_EVIDENCE, *_SURVEY_EVIDENCE, *_CASE_SITE_SURVEY, CONVERGENCE),
+    config=("triangulation", "survey"),
 )
 SUMMARY_STEP = Step(
-    "triangulation.summary", "triangulation", steps.summary, uses=uses(CONVERGENCE), raw=_REVIEW, config=(),
+    "triangulation.summary", "triangulation", steps.summary, uses=uses(CONVERGENCE, REVIEW, META_MATRIX), raw=_REVIEW,
+    config=(),
 )
 # The report names its run (id, code version, phase records), so it is never taken from a cache.
 REPORT_STEP = Step(
@@ -56,9 +82,9 @@ REPORT_STEP = Step(
         *(Use(d, wave="all", optional=True) for d in (COVERAGE, ESTIMATES, CHANGE, FREETEXT)),
         *(Use(d, optional=True) for d in (AREA_RANKING, CASE_SELECTION, FRAMEWORK, MATRIX, THEME_PRESENCE,
                                            RELIABILITY, QUOTES)),
-        CONVERGENCE, JOINT_DISPLAYS, Use(FIGURES, wave="all", optional=True),
+        CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, SENSITIVITY, REVIEW, Use(FIGURES, wave="all", optional=True),
     ),
-    config=("study", "survey"),
+    config=("study", "survey", "roles"),
     cacheable=False,
 )
 
