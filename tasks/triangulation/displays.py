@@ -124,7 +124,7 @@ def attribution(q: Mapping[str, object], roles: Mapping[str, str]) -> str:
     who = [str(q["source_name"])]
     if role:
         who.append(roles.get(str(role), str(role).replace("_", " ")))
-    if q.get("source_type") and str(q["source_type"]) not in str(q["source_name"]):
+    if q.get("source_type") and str(q["source_type"]).lower() not in str(q["source_name"]).lower():
         who.append(str(q["source_type"]))
     return ", ".join(who)
 

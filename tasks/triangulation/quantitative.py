@@ -33,6 +33,8 @@ from tasks.triangulation.convergence import (
 from tasks.triangulation.qualitative import PropositionError
 
 ALL = "all"
+# The level of the intervals the survey strand publishes (tasks/survey: estimates and change).
+PUBLISHED_CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -134,15 +136,9 @@ def _from_estimates(prop: Proposition, var: Variable, tables: SurveyTables) -> Q
         if var.type == "multiple_choice":
             members = var.key_codes if kind == "key" else [code]
             tests = tests.filter(pl.col("code").is_in(members))
-    # Standard errors of each wave's weighted estimate: a change's SE is √(se1² + se2²), as the
-    # survey strand's change_table computes it, so intervals at other levels use the same SE.
-    wave_se = est.filter(pl.col("breakdown") == ALL).select("wave", "weighted_se")
     change = tables.change.filter(
         (pl.col("variable") == name) & (pl.col("kind") == kind) & (pl.col("code") == code)
         & (pl.col("breakdown") == ALL)
-    ).join(wave_se, on="wave", how="left", maintain_order="left").join(
-        wave_se.rename({"wave": "previous_wave", "weighted_se": "previous_se"}), on="previous_wave", how="left",
-        maintain_order="left",
     ).select(
         "wave", "previous_wave", "n1", "n2",
         pl.col("weighted_proportion1").alias("proportion1"), pl.col("weighted_proportion2").alias("proportion2"),
@@ -154,7 +150,10 @@ def _from_estimates(prop: Proposition, var: Variable, tables: SurveyTables) -> Q
         ((pl.col("proportion1") * (1 - pl.col("proportion1")) / pl.col("n1"))
          + (pl.col("proportion2") * (1 - pl.col("proportion2")) / pl.col("n2"))).sqrt().alias("unweighted_se"),
         pl.col("weighted_difference").alias("weighted_value"),
-        (pl.col("weighted_se") ** 2 + pl.col("previous_se") ** 2).sqrt().alias("weighted_se"),
+        # The change table publishes its 95% interval, not its SE: SE = width / (2·z), the
+        # √(se1² + se2²) of the survey strand's change_table.
+        ((pl.col("weighted_upper") - pl.col("weighted_lower")) / (2 * z_value(PUBLISHED_CONFIDENCE)))
+        .alias("weighted_se"),
     )
     return QuantEvidence(
         variable=name, label=label, source="estimates", waves=tables.waves,
