@@ -114,7 +114,7 @@ def test_free_text_indicator_counts_coded_and_uncoded_answers(tf: ModuleType) ->
     resp = base.respondents.filter(pl.col("wave") == "w2")
     ids = resp.get_column("respondent_id").to_list()
     # Every w2 respondent answered; those at s1 mention "time", the rest are uncoded.
-    at_s1 = [i for i in ids if "s1" in i]
+    at_s1 = resp.filter(pl.col("site_id") == "s1").get_column("respondent_id").to_list()
     coded = pl.DataFrame({"wave": "w2", "dictionary": "obstacles", "respondent_id": at_s1, "category": "time"})
     uncoded = pl.DataFrame({"wave": "w2", "dictionary": "obstacles", "variable": "obstacles",
                             "respondent_id": [i for i in ids if i not in at_s1]})

@@ -186,23 +186,33 @@ def cases_table() -> pl.DataFrame:
                          for c, s in CASE_SITES.items()])
 
 
+def respondent_id(wave: str, site: str, i: int) -> str:
+    """A pseudonym shaped like the survey's (R + 12 hex digits), distinct per wave, site and person."""
+    return f"R{int(wave[1:]):02x}{int(site[1:]):02x}{i:08x}"
+
+
 def respondents(wave: str) -> pl.DataFrame:
-    """Respondents of a wave (the columns triangulation reads, plus the published ones it ignores)."""
-    rows = [{"wave": wave, "respondent_id": f"R{wave}{site}{i:03d}", "site_id": site, "role": role,
+    """Respondents of a wave, with every column of the published survey.{wave}.respondents."""
+    rows = [{"wave": wave, "respondent_id": respondent_id(wave, site, i), "member_id": None, "site_id": site,
+             "role": role, "role_group": "gp", "finished": True, "progress": 100.0, "partial": False, "items": 1,
+             "answered": 1, "item_missing_share": 0.0, "straightlined": False, "straightlined_grids": None,
              "weight": weight}
             for site, people in RESPONSES[wave].items() for i, (role, weight, _) in enumerate(people)]
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"member_id": pl.String, "straightlined_grids": pl.String})
 
 
 def answers(wave: str) -> pl.DataFrame:
     """Long answers of `influence` in a wave (code "1" or "2"), one missing answer added."""
-    rows = [{"wave": wave, "respondent_id": f"R{wave}{site}{i:03d}", "variable": "influence",
-             "code": "1" if chose else "2", "missing": False}
+    labels = {"1": "My CCG", "2": "NHS England", None: None}
+    rows = [(respondent_id(wave, site, i), "1" if chose else "2", False)
             for site, people in RESPONSES[wave].items() for i, (_, _, chose) in enumerate(people)]
-    rows.append({"wave": wave, "respondent_id": f"R{wave}s9000", "variable": "influence", "code": None,
-                 "missing": True})
-    return pl.DataFrame(rows, schema={"wave": pl.String, "respondent_id": pl.String, "variable": pl.String,
-                                      "code": pl.String, "missing": pl.Boolean})
+    rows.append((respondent_id(wave, "s9", 0), None, True))
+    return pl.DataFrame(
+        [{"wave": wave, "respondent_id": r, "variable": "influence", "type": "single_choice", "code": code,
+          "label": labels[code], "value": None, "missing": missing} for r, code, missing in rows],
+        schema={"wave": pl.String, "respondent_id": pl.String, "variable": pl.String, "type": pl.String,
+                "code": pl.String, "label": pl.String, "value": pl.Float64, "missing": pl.Boolean},
+    )
 
 
 def case_survey() -> Any:
