@@ -65,6 +65,7 @@ class MetaMatrix(_Table):
     site_estimate: float = pa.Field(nullable=True, ge=0.0, le=1.0)
     site_lower: float = pa.Field(nullable=True, ge=0.0, le=1.0)
     site_upper: float = pa.Field(nullable=True, ge=0.0, le=1.0)
+    site_weighted_estimate: float = pa.Field(nullable=True, ge=0.0, le=1.0)
     small_n: bool = pa.Field(nullable=True)
     national_estimate: float = pa.Field(nullable=True, ge=0.0, le=1.0)
     site_test: str = pa.Field(nullable=True)

@@ -2,8 +2,11 @@
 
 The indicator is the proposition's own survey number (the share choosing its codes, or mentioning
 its free-text category) in the latest wave that asked it, computed with the survey strand's
-functions: `cell_sums` and `proportions` (tasks/survey/estimates.py) give the Wilson interval and
-the design-based weighted estimate, a case being a domain (breakdown group) of the whole sample.
+functions: `cell_sums` and `proportions` (tasks/survey/estimates.py), a case being a domain
+(breakdown group) of the whole sample. The case's estimate and interval are the unweighted share
+and its Wilson interval: a case covers one to three sites, and a design-based (cluster-robust) SE
+resting on so few clusters is degenerate (zero for a one-site case). The raked, design-based
+point estimate is carried beside it (site_weighted_estimate) for reference.
 The case's sites are compared with the other sites by the strand's `chi_square_test` on the 2×2
 table of counts (case sites / other sites × counted / not counted): Pearson chi-square, or
 Fisher's exact test when an expected count is below 5. The direction says whether the case
@@ -31,7 +34,8 @@ CHOSEN = "counted"
 SITE_SCHEMA: dict[str, pl.DataType] = {
     "case": pl.String(), "case_sites": pl.String(), "site_wave": pl.String(), "site_n": pl.Int64(),
     "site_count": pl.Int64(), "site_estimate": pl.Float64(), "site_lower": pl.Float64(),
-    "site_upper": pl.Float64(), "small_n": pl.Boolean(), "national_estimate": pl.Float64(),
+    "site_upper": pl.Float64(), "site_weighted_estimate": pl.Float64(), "small_n": pl.Boolean(),
+    "national_estimate": pl.Float64(),
     "site_test": pl.String(), "site_p_value": pl.Float64(), "site_direction": pl.String(),
     "site_vs_national": pl.String(),
 }
@@ -131,7 +135,6 @@ def site_indicators(
     national = est.filter(pl.col("breakdown") == ALL)
     nat = national.row(0, named=True) if national.height else {"n": 0, "count": 0, "proportion": None,
                                                                 "weighted_proportion": None}
-    weighted = setting.weighted and var.type != "free_text"
     rows = []
     for case in cases:
         sites = survey.case_sites.filter(pl.col("case") == case).get_column("site_id").to_list()
@@ -140,17 +143,16 @@ def site_indicators(
         n, count = int(r.get("n") or 0), int(r.get("count") or 0)
         method, p, direction, sentence = _comparison(count, n, int(nat["count"] or 0), int(nat["n"] or 0),
                                                      setting.alpha)
-        value = r.get("weighted_proportion" if weighted else "proportion")
-        lower = r.get("weighted_lower" if weighted else "lower")
-        upper = r.get("weighted_upper" if weighted else "upper")
+        weighted = r.get("weighted_proportion") if var.type != "free_text" else None
         flag = n < small_n
         if flag and n:
             sentence += f"; small n ({n} < {small_n})"
         rows.append({
             "case": case, "case_sites": LIST_SEPARATOR.join(sites), "site_wave": wave, "site_n": n,
-            "site_count": count, "site_estimate": value if n else None, "site_lower": lower if n else None,
-            "site_upper": upper if n else None, "small_n": flag,
-            "national_estimate": nat["weighted_proportion" if weighted else "proportion"],
+            "site_count": count, "site_estimate": r.get("proportion") if n else None,
+            "site_lower": r.get("lower") if n else None, "site_upper": r.get("upper") if n else None,
+            "site_weighted_estimate": weighted if n else None, "small_n": flag,
+            "national_estimate": nat["proportion"],
             "site_test": method, "site_p_value": p, "site_direction": direction, "site_vs_national": sentence,
         })
     return pl.DataFrame(rows, schema=SITE_SCHEMA)

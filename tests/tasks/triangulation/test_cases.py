@@ -54,21 +54,13 @@ def test_weighted_case_estimate_is_the_domain_estimate(tf: ModuleType) -> None:
     w = np.array([p[2] for p in people])
     y = np.array([1.0 if p[3] else 0.0 for p in people])
     for case, members in (("A", ["s1"]), ("C", ["s3", "s4"])):
-        d = np.isin(site, members).astype(float)
-        p = float((w * d * y).sum() / (w * d).sum())
-        # Taylor-linearised domain variance, sites as PSUs sampled with replacement, every site of the
-        # design kept (G = 5 sites answering): var = G/(G-1) Σ_g t_g² / (Σ w d)², t_g = Σ_g w d (y - p).
-        sites_all = sorted(set(site))
-        t = np.array([(w * d * (y - p))[site == g].sum() for g in sites_all])
-        g = len(sites_all)
-        se = float(np.sqrt(g / (g - 1) * (t**2).sum()) / (w * d).sum())
-        z = stats.norm.isf(0.025)
+        d = np.isin(site, members)
         row = sites.filter(pl.col("case") == case).row(0, named=True)
-        assert row["site_estimate"] == pytest.approx(p, abs=1e-9)
-        assert row["site_lower"] == pytest.approx(max(0.0, p - z * se), abs=1e-9)
-        assert row["site_upper"] == pytest.approx(min(1.0, p + z * se), abs=1e-9)
-    national = (w * y).sum() / w.sum()
-    assert sites.item(0, "national_estimate") == pytest.approx(national, abs=1e-9)
+        assert row["site_weighted_estimate"] == pytest.approx(float((w * y)[d].sum() / w[d].sum()), abs=1e-9)
+        # The case's interval is the unweighted Wilson one whatever the weighting setting.
+        lo, hi = proportion_confint(int(y[d].sum()), int(d.sum()), alpha=0.05, method="wilson")
+        assert (row["site_lower"], row["site_upper"]) == (pytest.approx(lo, abs=1e-9), pytest.approx(hi, abs=1e-9))
+    assert sites.item(0, "national_estimate") == pytest.approx(y.mean(), abs=1e-9)
 
 
 def test_case_against_other_sites_uses_chi_square_or_fisher_like_scipy(tf: ModuleType) -> None:
