@@ -6,7 +6,13 @@ import polars as pl
 
 from schemas.datasets import Dataset
 from schemas.datasets.quality import STRANDS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.expectations import Check, Deriver, SuiteBuilder, SuiteContext
 
 

@@ -26,7 +26,13 @@ from schemas.datasets.qualitative import (
     THEME_PRESENCE,
 )
 from schemas.datasets.survey import CHANGE, COVERAGE, ESTIMATES, FREETEXT
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.phases import PHASES
 from schemas.study_config import StudyConfig
 from tasks.report import fmt

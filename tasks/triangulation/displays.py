@@ -31,7 +31,6 @@ from tasks.triangulation.qualitative import (
     proposition_evidence,
     strongest_quotes,
 )
-from tasks.triangulation.review import UNREVIEWED
 from tasks.triangulation.quantitative import (
     QuantEvidence,
     SurveyTables,
@@ -41,6 +40,7 @@ from tasks.triangulation.quantitative import (
     points,
     quantitative_evidence,
 )
+from tasks.triangulation.review import UNREVIEWED
 
 JOINT_SCHEMA: dict[str, pl.DataType] = {
     "proposition_id": pl.String(), "statement": pl.String(), "order": pl.Int64(), "strand": pl.String(),

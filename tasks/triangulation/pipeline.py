@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from schemas.datasets.qualitative import (
     AREA_RANKING,
-    CASES,
     CASE_SELECTION,
+    CASES,
     CASES_CODEBOOK,
     FRAMEWORK,
     MATRIX,

@@ -23,7 +23,13 @@ from schemas.datasets.survey import (
     FREETEXT_UNCODED,
     RESPONDENTS,
 )
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from tasks.step import StepInput, StepOutput
 from tasks.triangulation import displays
 from tasks.triangulation.cases import CaseSurvey, case_sites

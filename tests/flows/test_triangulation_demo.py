@@ -75,7 +75,7 @@ def test_a_changed_verdict_under_a_confirmed_proposition_is_flagged(demo_run: An
     # contradicting interviews were coded); today's data propose dissonance. gone_prop was removed.
     quoted = '"' + NOTE.replace('"', '""') + '"'
     review = (f"proposition_id,status,category,note\nmanagers_dominate,confirmed,agreement,{quoted}\n"
-              "ccgs_constrained,confirmed,agreement,fine\ngone_prop,disputed,silence,kept\n").encode("utf-8")
+              "ccgs_constrained,confirmed,agreement,fine\ngone_prop,disputed,silence,kept\n").encode()
     store = open_store(store_url)
     store.put(review_key("triangulation.csv"), review)
     manifest = study_flow(str(config), store_url)

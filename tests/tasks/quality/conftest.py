@@ -19,7 +19,13 @@ from schemas.datasets import Dataset
 from schemas.datasets.qualitative import CASES_CODEBOOK, CASES_SEGMENTS, CASES_SOURCES
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import ANSWERS, RESPONDENTS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.study_config import StudyConfig, load_study_config
 
 _ROSTER = {"path": "r.csv", "id_column": "id", "site_column": "urn", "role_column": "role"}

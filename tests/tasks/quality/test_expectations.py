@@ -24,7 +24,13 @@ from schemas.datasets.quality import (
 )
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import ANSWERS, ESTIMATES, RESPONDENTS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.expectations import (
     Check,
     SuiteContext,

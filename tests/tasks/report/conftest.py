@@ -22,7 +22,13 @@ from schemas.datasets.qualitative import (
     THEME_PRESENCE,
 )
 from schemas.datasets.survey import CHANGE, COVERAGE, ESTIMATES
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.study_config import StudyConfig, load_study_config
 from tasks.report.content import Provenance, Report, build_report
 from tasks.step import Blob

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-
 from fractions import Fraction
+
+import pytest
 
 from schemas.triangulation import QUAL_SUPPORTS, QUANT_RESULTS
 from tasks.triangulation.convergence import (
     MATRIX,
     Judgement,
     Setting,
-    fraction,
-    variations,
     combine_waves,
     convergence_code,
+    fraction,
     judge_change,
     judge_difference,
     judge_share,
     qualitative_support,
+    variations,
 )
 
 

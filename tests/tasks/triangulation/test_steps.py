@@ -12,7 +12,13 @@ import pytest
 from schemas.datasets import Dataset
 from schemas.datasets.qualitative import CASES, CASES_CODEBOOK, MATRIX, QUOTES
 from schemas.datasets.survey import ANSWERS, ASSOCIATIONS, CHANGE, ESTIMATES, RESPONDENTS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REVIEW, SENSITIVITY
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.study_config import parse_study_config
 from tasks.step import RawFile, StepInput
 from tasks.triangulation import steps
