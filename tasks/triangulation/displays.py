@@ -106,16 +106,12 @@ class _Rows:
         self.rows.append(row)
 
 
-def _evidence(prop: Proposition, codebook: pl.DataFrame) -> Evidence:
-    return proposition_evidence(prop, codebook)
-
-
 def _cases_total(matrix: pl.DataFrame) -> int:
     return matrix.select("case").n_unique()
 
 
-def _case_list(counts: pl.DataFrame, column: str = "present") -> str:
-    return ", ".join(counts.filter(pl.col(column)).get_column("case").to_list()) or "none"
+def _case_list(counts: pl.DataFrame) -> str:
+    return ", ".join(counts.filter(pl.col("present")).get_column("case").to_list()) or "none"
 
 
 def attribution(q: Mapping[str, object], roles: Mapping[str, str]) -> str:
@@ -203,7 +199,7 @@ def joint_displays(
     setting = setting or Setting()
     joint: list[dict[str, object]] = []
     for prop in propositions:
-        ev = _evidence(prop, qual.codebook)
+        ev = proposition_evidence(prop, qual.codebook)
         quant = quantitative_evidence(prop, variables, survey)
         rows = _Rows(prop)
         _qual_rows(rows, ev, qual, roles or {}, f"{setting.case_prevalence} of the cases")
@@ -219,7 +215,7 @@ class _Verdict:
     quant_rule: str
     code: str
 
-    def rule(self, prop: Proposition) -> str:
+    def rule(self) -> str:
         return (f"qualitative: {self.qual.rule}. quantitative: {self.quant_rule}. "
                 f"{self.qual.support} × {self.quant_result} → {self.code}")
 
@@ -243,7 +239,7 @@ def sensitivity_rows(
         rows.append({"proposition_id": prop.id, "setting": name, "case_prevalence": str(setting.case_prevalence),
                      "confidence": setting.confidence, "weighted": setting.weighted, "qual_support": v.qual.support,
                      "quant_result": v.quant_result, "convergence": v.code, "changed": v.code != ref.code,
-                     "rule": v.rule(prop)})
+                     "rule": v.rule()})
     return rows
 
 
@@ -266,7 +262,7 @@ def _convergence_row(prop: Proposition, ev: Evidence, per_case: pl.DataFrame, qu
             "cases_contradicting": kinds.count("contradicting"), "cases_contested": kinds.count("contested"),
             "cases_none": kinds.count("none"), "cases_total": len(kinds), "qual_support": v.qual.support,
             "quant_headline": headline(prop, quant, setting), "quant_result": v.quant_result,
-            "convergence": v.code, "rule": v.rule(prop), "sensitivity": sensitivity_text(sens),
+            "convergence": v.code, "rule": v.rule(), "sensitivity": sensitivity_text(sens),
             "reviewer_status": UNREVIEWED, "reviewer_category": None, "reviewer_note": None, "review_flag": None}
 
 
@@ -279,7 +275,7 @@ def convergence_tables(
     setting = setting or Setting()
     rows, sens_rows = [], []
     for prop in propositions:
-        ev = _evidence(prop, codebook)
+        ev = proposition_evidence(prop, codebook)
         quant = quantitative_evidence(prop, variables, survey)
         per_case = case_evidence(matrix, ev)
         sens = sensitivity_rows(prop, per_case, quant, setting)
@@ -311,7 +307,7 @@ def meta_matrix(
         if prop.id not in coded:
             raise PropositionError(f"triangulation proposition {prop.id!r} is missing from the convergence table")
         c = coded[prop.id]
-        per_case = case_evidence(matrix, _evidence(prop, codebook))
+        per_case = case_evidence(matrix, proposition_evidence(prop, codebook))
         quant = quantitative_evidence(prop, variables, survey)
         sites = site_indicators(prop, variables[prop.quantitative.variable], quant, cases, setting, small_n,
                                 (dictionaries or {}).get(prop.quantitative.variable))

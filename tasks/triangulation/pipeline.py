@@ -4,8 +4,10 @@ A step's name is the `producer` its datasets declare in the registry (read from 
 cannot drift apart).
 
 Joint displays and convergence both read the case-study and every wave's survey tables (they can
-run side by side); the meta-matrix sets each case's codings beside the convergence coding; the
-summary writes the phase's key figures and markdown; the report renders what the run published.
+run side by side); convergence also publishes the sensitivity and review tables. The meta-matrix
+sets each case's evidence beside its own sites' survey indicator, computed from the respondents and
+answers the survey phases publish; the summary writes the phase's key figures and markdown (the
+Prefect artifact, re-review flags included); the report renders what the run published.
 """
 
 from __future__ import annotations

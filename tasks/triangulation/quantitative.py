@@ -62,8 +62,9 @@ class QuantEvidence:
     groups: pl.DataFrame
     # wave, code, method, n, statistic, dof, p_value, cramers_v
     tests: pl.DataFrame
-    # wave, previous_wave, n1, n2, proportion1, proportion2, value, lower, upper, p_value,
-    # unweighted_value, unweighted_se, weighted_value, weighted_se
+    # wave, previous_wave, n1, n2, proportion1, proportion2, value, lower, upper, p_value (published:
+    # weighted where the survey weights), unweighted_value, unweighted_se, weighted_value, weighted_se,
+    # unweighted_proportion1, unweighted_proportion2
     change: pl.DataFrame
 
     @property
@@ -76,7 +77,8 @@ _SHARE_COLUMNS = ["wave", "group", "n", "count", "value", "lower", "upper", "unw
                   "unweighted_upper", "weighted_se"]
 _TEST_COLUMNS = ["wave", "code", "method", "n", "statistic", "dof", "p_value", "cramers_v"]
 _CHANGE_COLUMNS = ["wave", "previous_wave", "n1", "n2", "proportion1", "proportion2", "value", "lower", "upper",
-                   "p_value", "unweighted_value", "unweighted_se", "weighted_value", "weighted_se"]
+                   "p_value", "unweighted_value", "unweighted_se", "weighted_value", "weighted_se",
+                   "unweighted_proportion1", "unweighted_proportion2"]
 
 
 def _fail(prop: Proposition, message: str) -> PropositionError:
@@ -147,6 +149,7 @@ def _from_estimates(prop: Proposition, var: Variable, tables: SurveyTables) -> Q
         pl.when(pl.col("weighted_difference").is_not_null()).then("weighted_upper").otherwise("upper").alias("upper"),
         pl.coalesce("weighted_p_value", "p_value").alias("p_value"),
         pl.col("difference").alias("unweighted_value"),
+        pl.col("proportion1").alias("unweighted_proportion1"), pl.col("proportion2").alias("unweighted_proportion2"),
         ((pl.col("proportion1") * (1 - pl.col("proportion1")) / pl.col("n1"))
          + (pl.col("proportion2") * (1 - pl.col("proportion2")) / pl.col("n2"))).sqrt().alias("unweighted_se"),
         pl.col("weighted_difference").alias("weighted_value"),
@@ -192,11 +195,13 @@ def _freetext_change(overall: pl.DataFrame, waves: Sequence[str]) -> pl.DataFram
                      "proportion1": a["value"], "proportion2": b["value"], "value": _nan_to_none(diff.estimate),
                      "lower": _nan_to_none(diff.lower), "upper": _nan_to_none(diff.upper),
                      "p_value": _nan_to_none(diff.p_value), "unweighted_value": _nan_to_none(diff.estimate),
-                     "unweighted_se": _nan_to_none(diff.se), "weighted_value": None, "weighted_se": None})
+                     "unweighted_se": _nan_to_none(diff.se), "weighted_value": None, "weighted_se": None,
+                     "unweighted_proportion1": a["value"], "unweighted_proportion2": b["value"]})
     schema = {"wave": pl.String, "previous_wave": pl.String, "n1": pl.Int64, "n2": pl.Int64,
               "proportion1": pl.Float64, "proportion2": pl.Float64, "value": pl.Float64, "lower": pl.Float64,
               "upper": pl.Float64, "p_value": pl.Float64, "unweighted_value": pl.Float64,
-              "unweighted_se": pl.Float64, "weighted_value": pl.Float64, "weighted_se": pl.Float64}
+              "unweighted_se": pl.Float64, "weighted_value": pl.Float64, "weighted_se": pl.Float64,
+              "unweighted_proportion1": pl.Float64, "unweighted_proportion2": pl.Float64}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -265,7 +270,10 @@ def change_at(ev: QuantEvidence, setting: Setting) -> pl.DataFrame:
     use_weights = setting.weighted and ev.weighted
     value = pl.coalesce("weighted_value", "unweighted_value") if use_weights else pl.col("unweighted_value")
     se = pl.coalesce("weighted_se", "unweighted_se") if use_weights else pl.col("unweighted_se")
-    return ev.change.select("wave", "previous_wave", "proportion1", "proportion2", value.alias("value"),
+    before = pl.col("proportion1") if use_weights else pl.col("unweighted_proportion1")
+    after = pl.col("proportion2") if use_weights else pl.col("unweighted_proportion2")
+    return ev.change.select("wave", "previous_wave", before.alias("proportion1"), after.alias("proportion2"),
+                            value.alias("value"),
                             (value - z * se).alias("lower"), (value + z * se).alias("upper"))
 
 
