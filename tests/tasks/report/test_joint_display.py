@@ -77,3 +77,14 @@ def test_joint_figure_draws_national_and_case_rows_escaped() -> None:
     # 0.62 on a 0–1 axis 290 px wide starting at 150 px.
     assert 'cx="329.8"' in svg
     assert joint_figure([Point("x", None, None, None)]) == ""
+
+
+def test_a_side_without_exemplar_quotes_says_so(report: Report) -> None:
+    from dataclasses import replace
+
+    view = replace(report.propositions[0], supporting_quotes=[], contradicting="Heroic leadership")
+    page = render_html(replace(report, propositions=[view]))
+    md = render_markdown(replace(report, propositions=[view]))
+    for text in ("No exemplar quote (cases.quotes) carries a supporting code.",
+                 "No exemplar quote (cases.quotes) carries a contradicting code."):
+        assert text in page and text in md
