@@ -299,20 +299,56 @@ class PropositionQuant(_Strict):
     compare_waves: bool = False
 
 
+class PropositionStance(_Strict):
+    """Evidence direction read from a codebook attribute (e.g. a stance in each code's description)."""
+
+    # A column of the case-study codebook table: description, name, color, category or theme.
+    attribute: Literal["description", "name", "color", "category", "theme"] = "description"
+    # Attribute values (compared ignoring case and surrounding spaces) of supporting codes.
+    supporting: list[str]
+    contradicting: list[str] = Field(default_factory=list)
+
+
 class Proposition(_Strict):
-    """A triangulation proposition: a qualitative theme set against a survey result."""
+    """A triangulation proposition: qualitative evidence for and against, set against a survey result."""
 
     id: Slug
     statement: str
-    themes: list[str]
+    # Where the case-study evidence lies. Without `supporting` or `stance`, every code under these
+    # themes supports the proposition (and nothing contradicts it).
+    themes: list[str] = Field(default_factory=list)
+    # Codes, categories or themes whose codings speak for / against the proposition.
+    supporting: list[str] = Field(default_factory=list)
+    contradicting: list[str] = Field(default_factory=list)
+    # Alternative to supporting/contradicting: the codes under `themes` sorted by a codebook attribute.
+    stance: PropositionStance | None = None
     quantitative: PropositionQuant
     expect: Literal["majority", "minority", "increase", "decrease", "differs_by_group"] | None = None
 
+    @model_validator(mode="after")
+    def _evidence(self) -> Proposition:
+        if self.stance is not None and (self.supporting or self.contradicting):
+            raise ValueError("give either stance or supporting/contradicting, not both")
+        if self.stance is not None and not self.themes:
+            raise ValueError("stance needs themes: the codes whose attribute it reads")
+        if not (self.themes or self.supporting):
+            raise ValueError("a proposition needs themes or supporting codes")
+        return self
+
 
 class TriangulationConfig(_Strict):
-    """Propositions joining qualitative themes to survey results."""
+    """Propositions joining qualitative evidence to survey results, and the rules' thresholds."""
 
     propositions: list[Proposition] = Field(default_factory=list)
+    # Share of cases that must carry evidence for (against) a proposition before it counts as
+    # supported (contradicted); see docs/triangulation.md.
+    case_prevalence: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Interval level of the quantitative rules (differs_by_group tests at alpha = 1 - confidence).
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    # Weighted (raked, design-based) or unweighted (Wilson) survey figures in the verdicts.
+    weighted: bool = True
+    # A case site estimate from fewer respondents than this is flagged small-n.
+    small_n: int = Field(default=10, ge=1)
 
 
 class QualityConfig(_Strict):

@@ -6,7 +6,13 @@ import polars as pl
 
 from schemas.datasets import Dataset
 from schemas.datasets.quality import STRANDS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.expectations import Check, Deriver, SuiteBuilder, SuiteContext
 
 
@@ -72,6 +78,42 @@ def meta_matrix_suite(ctx: SuiteContext) -> list[Check]:
     ]
 
 
+def sensitivity_suite(ctx: SuiteContext) -> list[Check]:
+    """Each verdict re-derived once per neighbouring setting."""
+    return [
+        Check(
+            "tri.sensitivity_cells_unique", "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["proposition_id", "setting"]},
+            "A verdict re-derived twice under one setting would make the stability column ambiguous.",
+        ),
+        Check(
+            "tri.sensitivity_settings_known", "ExpectColumnValuesToBeInSet",
+            {"column": "case_prevalence", "value_set": ["1/3", "1/2", "2/3", *sorted(_study_prevalence(ctx))]},
+            "Sensitivity uses the documented neighbouring thresholds (1/3, 1/2, 2/3) and the study's own.",
+        ),
+    ]
+
+
+def _study_prevalence(ctx: SuiteContext) -> set[str]:
+    if ctx.config is None:
+        return set()
+    from fractions import Fraction
+
+    return {str(Fraction(ctx.config.triangulation.case_prevalence).limit_denominator(1000))}
+
+
+def review_suite(ctx: SuiteContext) -> list[Check]:
+    """The review stays true: verdicts confirmed earlier still hold, removed propositions are noticed."""
+    return [
+        Check(
+            "tri.review_still_holds", "ExpectColumnValuesToBeNull", {"column": "flag"},
+            "A reviewed proposition whose proposed category changed (or whose proposition left "
+            "study.yaml) needs the researcher's eyes again; reported, not an error.",
+            severity="warn",
+        ),
+    ]
+
+
 def derive_strands(ctx: SuiteContext) -> dict[str, pl.DataFrame]:
     """Per proposition, how many evidence rows each strand contributes to its joint display."""
     frame = ctx.frames[ctx.dataset]
@@ -91,6 +133,8 @@ SUITES: dict[Dataset, SuiteBuilder] = {
     STRANDS: strands_suite,
     JOINT_DISPLAYS: joint_displays_suite,
     META_MATRIX: meta_matrix_suite,
+    SENSITIVITY: sensitivity_suite,
+    REVIEW: review_suite,
 }
 DERIVED: dict[Dataset, tuple[Deriver, ...]] = {JOINT_DISPLAYS: (derive_strands,)}
 ROW_KEYS: dict[Dataset, tuple[str, ...]] = {
@@ -98,4 +142,6 @@ ROW_KEYS: dict[Dataset, tuple[str, ...]] = {
     STRANDS: ("proposition_id",),
     JOINT_DISPLAYS: ("proposition_id", "item"),
     META_MATRIX: ("proposition_id", "case"),
+    SENSITIVITY: ("proposition_id", "setting"),
+    REVIEW: ("proposition_id",),
 }

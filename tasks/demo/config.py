@@ -55,7 +55,30 @@ PROPOSITIONS: list[dict[str, Any]] = [
                    area_path("Mental health")],
         "quantitative": {"variable": "impacts_text", "codes": ["frail_elderly"]},
     },
+    # Planted (tasks/demo/qualitative.py PLANTED): one case describes managers stepping in, four
+    # describe GPs and managers standing together; the survey says managers are influential.
+    {
+        "id": "managers_dominate",
+        "statement": "Managers hold the real influence within CCGs, and GP members defer to them.",
+        "supporting": ["Managers step in"],
+        "contradicting": ["Standing together"],
+        "quantitative": {"variable": "influence_managers", "codes": ["4", "5"]},
+        "expect": "majority",
+    },
+    # Interviews in every case speak both of a strategic gap among GP members and of GP-led
+    # governing-body strategy.
+    {
+        "id": "vision_rarely_left_to_gps",
+        "statement": "Setting the CCG's vision is rarely left to GP members alone; strategic work falls "
+        "largely to managers.",
+        "supporting": ["Leadership arenas/Strategic arena/Strategic gap"],
+        "contradicting": ["Leadership arenas/Strategic arena/Governing body strategy"],
+        "quantitative": {"variable": "vision_lead", "codes": ["1"]},
+        "expect": "minority",
+    },
 ]
+# The rules' thresholds (docs/triangulation.md), written out so a reader of study.yaml sees them.
+TRIANGULATION_SETTINGS: dict[str, Any] = {"case_prevalence": 0.5, "confidence": 0.95, "weighted": True, "small_n": 10}
 
 
 def study_config(
@@ -185,7 +208,7 @@ def study_config(
             "double_coded_share_min": 0.15,
             "redact_terms": redact_terms,
         },
-        "triangulation": {"propositions": PROPOSITIONS},
+        "triangulation": {**TRIANGULATION_SETTINGS, "propositions": PROPOSITIONS},
     }
 
 

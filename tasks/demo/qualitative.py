@@ -54,6 +54,16 @@ ROLE_TITLES: dict[str, str] = {
 SECOND_CODER: dict[str, float] = {"same": 0.78, "missed": 0.08, "shifted": 0.08, "recoded": 0.06}
 SECOND_CODER_EXTRA = 0.10
 REINTERVIEW_SHARE = 0.15
+# Directional evidence for the triangulation propositions (tasks/demo/config.py): these codes are
+# never drawn at random in the case studies, only planted in the listed cases' interviews (code ->
+# case letter -> interviews), so which cases speak for or against a proposition is known.
+# "Managers step in" supports `managers_dominate`; "Standing together" (GPs and managers leading
+# jointly) contradicts it: one case for, four against, one silent.
+PLANTED: dict[str, dict[str, int]] = {
+    "Managers step in": {"F": 3},
+    "Standing together": {"A": 2, "B": 2, "C": 1, "E": 3},
+}
+PLANT_STRIDE = 4
 DOC_FILLERS: tuple[str, ...] = (
     "The paper was noted.",
     "No conflicts of interest were declared on this item.",
@@ -158,6 +168,21 @@ def _theme_codes(rnd: random.Random, themes: dict[str, int], emphasis: tuple[str
             names.append(leaf)
             weights.append(weight / len(leaves) * (3.0 if leaf in emphasis else 1.0))
     return rnd.choices(names, weights=weights, k=count) if names else []
+
+
+def _planted(letter: str, interview: int) -> list[str]:
+    """The reserved codes planted in one interview of a case (every PLANT_STRIDE-th, offset per code)."""
+    out = []
+    for offset, (code, cases) in enumerate(PLANTED.items()):
+        k, r = divmod(interview - offset, PLANT_STRIDE)
+        if r == 0 and 0 <= k < cases.get(letter, 0):
+            out.append(code)
+    return out
+
+
+def _unreserved(leaves: list[str]) -> list[str]:
+    """Drawn codes without the reserved (planted-only) ones."""
+    return [leaf for leaf in leaves if leaf not in PLANTED]
 
 
 def _distinct(leaves: list[str]) -> list[str]:
@@ -310,7 +335,7 @@ def case_project(
         areas = [rnd.choice(plan.areas) for _ in range(rnd.randint(1, 3))]
         header = (f"{name}. Participant: {ROLE_TITLES[role]} ({participant}). "
                   f"Date: {_month(rnd, date(2014, 10, 1), 540)}.")
-        leaves = _theme_codes(rnd, plan.themes, plan.emphasis, rnd.randint(7, 11))
+        leaves = _unreserved(_theme_codes(rnd, plan.themes, plan.emphasis, rnd.randint(7, 11))) + _planted(letter, i)
         text = _interview_text(rnd, header, leaves, areas, focus, names, co_code_area=0.4)
         site = site_ids[i % len(site_ids)]
         src, var, sel = _source_rows(
@@ -370,7 +395,7 @@ def _document_text(rnd: random.Random, kind: str, title: str, plan: CasePlan, na
     if "minutes" in kind:
         text.line("Present: " + ", ".join(rnd.sample(names, 3)) + " and officers of the CCG.")
     text.add("\n")
-    leaves = _distinct(_theme_codes(rnd, plan.themes, plan.emphasis, 12, allowed=set(DOCUMENT)))
+    leaves = _distinct(_theme_codes(rnd, plan.themes, plan.emphasis, 12, allowed=set(DOCUMENT) - set(PLANTED)))
     fillers = rnd.sample(DOC_FILLERS, len(DOC_FILLERS))
     for k in range(rnd.randint(2, 3)):
         take = rnd.randint(2, 3)
@@ -391,7 +416,7 @@ def _observation_text(rnd: random.Random, kind: str, plan: CasePlan, names: list
     text = _Text()
     text.line(f"{kind}, {_month(rnd, date(2014, 11, 1), 480)}. Chair: {rnd.choice(names)}.")
     text.add("\n")
-    leaves = _distinct(_theme_codes(rnd, plan.themes, plan.emphasis, 12, allowed=set(OBSERVATION)))
+    leaves = _distinct(_theme_codes(rnd, plan.themes, plan.emphasis, 12, allowed=set(OBSERVATION) - set(PLANTED)))
     fillers = rnd.sample(OBS_FILLERS, len(OBS_FILLERS))
     for k in range(2):
         take = rnd.randint(2, 3)

@@ -26,10 +26,17 @@ from schemas.datasets.qualitative import (
     THEME_PRESENCE,
 )
 from schemas.datasets.survey import CHANGE, COVERAGE, ESTIMATES, FREETEXT
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.phases import PHASES
 from schemas.study_config import StudyConfig
 from tasks.report import fmt
+from tasks.report.joint import Point, joint_figure
 from tasks.step import Blob
 
 ALL = "all"
@@ -77,22 +84,39 @@ class Quote:
 
 @dataclass(frozen=True)
 class PropositionView:
-    """One proposition's joint display and convergence coding."""
+    """One proposition's joint display: survey strand beside case-study strand, verdict, cases."""
 
     id: str
     statement: str
-    themes: str
+    supporting: str
+    contradicting: str
     variable: str
+    question: str
     expect: str
     qual_support: str
     quant_result: str
     quant_headline: str
     convergence: str
     rule: str
+    sensitivity: str
     reviewer_status: str
+    reviewer_category: str
     reviewer_note: str
-    display: Table
-    quotes: list[Quote]
+    review_flag: str
+    quant: Table
+    qual: Table
+    figure_svg: str
+    supporting_quotes: list[Quote]
+    contradicting_quotes: list[Quote]
+    cases: Table
+
+    @property
+    def display(self) -> Table:
+        """Both strands' evidence rows in one table (the Markdown report's joint display)."""
+        return Table(self.id, ["strand", *self.quant.columns[:2], "detail"],
+                     [["survey", *r[:2], r[2]] for r in self.quant.rows]
+                     + [["case studies", *r[:2], r[2]] for r in self.qual.rows], {2},
+                     sources=self.quant.sources)
 
 
 @dataclass(frozen=True)
@@ -132,6 +156,7 @@ class Report:
     scoping: list[Table]
     cases: list[Table]
     convergence: Table
+    review: Table
     propositions: list[PropositionView]
     quotes: list[Quote]
     figures: list[FigureView]
@@ -281,6 +306,8 @@ def _display_value(r: Mapping[str, Any]) -> str:
     m = r["measure"]
     if m == "codings":
         return f"{int(r['value'])} codings"
+    if m == "prevalence":
+        return f"{r['cases']} of {r['n']} cases"
     if m == "proportion":
         return fmt.pct_ci(r["value"], r["lower"], r["upper"])
     if m == "difference":
@@ -290,31 +317,88 @@ def _display_value(r: Mapping[str, Any]) -> str:
     return ""
 
 
-def proposition_views(tables: Mapping[str, pl.DataFrame]) -> tuple[Table, list[PropositionView]]:
-    """The convergence summary and each proposition's joint display."""
+def _quote(detail: str) -> Quote:
+    """A joint display quote row ("“text” (who)") as text and attribution."""
+    text, _, who = detail.rpartition("” (")
+    return Quote(text.removeprefix("“"), who.removesuffix(")")) if text else Quote(detail, "")
+
+
+def _case_rows(meta: pl.DataFrame | None, pid: str) -> list[list[str]]:
+    if meta is None:
+        return []
+    rows = []
+    for r in _rows(meta.filter(pl.col("proposition_id") == pid).sort("case")):
+        n = r["site_n"]
+        estimate = fmt.pct_ci(r["site_estimate"], r["site_lower"], r["site_upper"]) if n else fmt.DASH
+        rows.append([r["case"], r["evidence"], fmt.num(r["supporting_codings"]), fmt.num(r["contradicting_codings"]),
+                     r["case_sites"] or fmt.DASH, f"{r['site_wave']}: n = {fmt.num(n)}" if r["site_wave"] else fmt.DASH,
+                     estimate, "yes" if r["small_n"] else "no", r["site_vs_national"] or fmt.DASH])
+    return rows
+
+
+def _points(joint_rows: Sequence[Mapping[str, Any]], meta: pl.DataFrame | None, pid: str) -> list[Point]:
+    points = [Point(f"all sites, {r['wave']} (published)", r["value"], r["lower"], r["upper"])
+              for r in joint_rows if r["measure"] == "proportion" and r["group"] is None]
+    if meta is not None:
+        points += [Point(f"{r['case']} ({r['site_wave']}, n = {r['site_n']})", r["site_estimate"], r["site_lower"],
+                         r["site_upper"], case=True)
+                   for r in _rows(meta.filter(pl.col("proposition_id") == pid).sort("case")) if r["site_n"]]
+    return points
+
+
+def proposition_views(
+    tables: Mapping[str, pl.DataFrame], questions: Mapping[str, str] | None = None,
+) -> tuple[Table, Table, list[PropositionView]]:
+    """The convergence summary, the review table and each proposition's joint display."""
     conv = _rows(tables.get(CONVERGENCE.name))
     joint = tables.get(JOINT_DISPLAYS.name)
-    summary = Table("Convergence", ["proposition", "qualitative", "quantitative", "convergence", "review"], [
-        [c["proposition_id"], c["qual_support"], c["quant_result"], c["convergence"], c["reviewer_status"]]
+    meta = tables.get(META_MATRIX.name)
+    summary = Table("Convergence", ["proposition", "qualitative", "quantitative", "convergence", "sensitivity",
+                                    "review"], [
+        [c["proposition_id"], c["qual_support"], c["quant_result"], c["convergence"], c["sensitivity"],
+         c["reviewer_status"] + (f" ({c['review_flag']})" if c["review_flag"] else "")]
         for c in conv
-    ], sources=CONVERGENCE.name)
+    ], note="Sensitivity: the verdict re-derived with case-prevalence thresholds 1/3, 1/2 and 2/3, 90%, 95% and "
+            "99% intervals, weighted and unweighted figures (one setting varied at a time).",
+       sources=_sources(CONVERGENCE, SENSITIVITY))
+    review_rows = [
+        [r["proposition_id"], r["status"], r["recorded_category"] or fmt.DASH, r["proposed_category"] or fmt.DASH,
+         r["flag"] or "", r["note"] or ""]
+        for r in _rows(tables.get(REVIEW.name)) if r["status"] != "unreviewed" or r["flag"]
+    ]
+    review = Table("Review", ["proposition", "status", "category reviewed", "category now", "flag", "note"],
+                   review_rows, note="The researcher's review (review/triangulation.csv); notes as written.",
+                   sources=REVIEW.name)
     views = []
     for c in conv:
-        rows = _rows(joint.filter(pl.col("proposition_id") == c["proposition_id"]).sort("order")) if joint is not None else []
-        display = Table(c["proposition_id"], ["strand", "evidence", "value", "cases", "detail"], [
-            [r["strand"], r["item"], _display_value(r),
-             f"{r['cases']} of {r['n']}" if r["cases"] is not None else "", r["detail"]]
-            for r in rows if r["measure"] != "quote"
-        ], {2, 3}, sources=JOINT_DISPLAYS.name)
-        quotes = [Quote(r["detail"], r["item"].removeprefix("quote ")) for r in rows if r["measure"] == "quote"]
+        pid = c["proposition_id"]
+        rows = _rows(joint.filter(pl.col("proposition_id") == pid).sort("order")) if joint is not None else []
+        quant = Table("Survey", ["evidence", "value", "detail"],
+                      [[r["item"], _display_value(r), r["detail"]] for r in rows if r["strand"] == "quant"], {1},
+                      sources=JOINT_DISPLAYS.name)
+        qual = Table("Case studies", ["evidence", "value", "detail"],
+                     [[r["item"], _display_value(r), r["detail"]] for r in rows
+                      if r["strand"] == "qual" and r["measure"] != "quote"], {1}, sources=JOINT_DISPLAYS.name)
+        quotes = {side: [_quote(r["detail"]) for r in rows
+                         if r["measure"] == "quote" and r["item"].startswith(side)]
+                  for side in ("supporting", "contradicting")}
+        cases = Table("Cases: each case's evidence beside its own sites' survey answers",
+                      ["case", "evidence", "codings for", "codings against", "sites", "respondents", "share (Wilson CI)",
+                       "small n", "case sites vs other sites"], _case_rows(meta, pid), {2, 3, 6},
+                      sources=META_MATRIX.name)
+        threshold = 0.5 if c["expect"] in ("majority", "minority") else None
         views.append(PropositionView(
-            id=c["proposition_id"], statement=c["statement"], themes=c["themes"], variable=c["variable"],
+            id=pid, statement=c["statement"], supporting=c["supporting"], contradicting=c["contradicting"] or "none",
+            variable=c["variable"], question=(questions or {}).get(c["variable"], c["variable"]),
             expect=c["expect"] or "none", qual_support=c["qual_support"], quant_result=c["quant_result"],
             quant_headline=c["quant_headline"], convergence=c["convergence"], rule=c["rule"],
-            reviewer_status=c["reviewer_status"], reviewer_note=c["reviewer_note"] or "", display=display,
-            quotes=quotes,
+            sensitivity=c["sensitivity"], reviewer_status=c["reviewer_status"],
+            reviewer_category=c["reviewer_category"] or "", reviewer_note=c["reviewer_note"] or "",
+            review_flag=c["review_flag"] or "", quant=quant, qual=qual,
+            figure_svg=joint_figure(_points(rows, meta, pid), threshold, f"{pid}: survey estimates"),
+            supporting_quotes=quotes["supporting"], contradicting_quotes=quotes["contradicting"], cases=cases,
         ))
-    return summary, views
+    return summary, review, views
 
 
 def selected_quotes(tables: Mapping[str, pl.DataFrame], limit: int = QUOTES_SHOWN) -> list[Quote]:
@@ -355,13 +439,14 @@ def build_report(
     outputs_per_phase: Mapping[str, tuple[int, int]],
 ) -> Report:
     """Assemble the report's content from the run's tables, figures and phase records."""
-    convergence, props = proposition_views(tables)
+    questions = {k: v.question for k, v in config.survey.variables.items()}
+    convergence, review, props = proposition_views(tables, questions)
     subtitle = f"Funder: {config.study.funder}" if config.study.funder else ""
     return Report(
         title=config.study.title, subtitle=subtitle, study_id=config.study.id,
         phases=phase_views(config, phases, inputs_per_phase, outputs_per_phase),
         survey=survey_tables(config, tables), scoping=scoping_tables(tables), cases=case_tables(tables),
-        convergence=convergence, propositions=props, quotes=selected_quotes(tables),
+        convergence=convergence, review=review, propositions=props, quotes=selected_quotes(tables),
         figures=figure_views(figures), provenance=provenance,
     )
 
@@ -372,8 +457,11 @@ def contents(report: Report) -> pl.DataFrame:
     for section, tables in (("survey", report.survey), ("scoping", report.scoping), ("cases", report.cases)):
         rows.extend((section, t.title, len(t.rows), t.sources) for t in tables)
     rows.append(("triangulation", report.convergence.title, len(report.convergence.rows), report.convergence.sources))
-    rows.extend(("triangulation", f"{p.id}: {p.statement}", len(p.display.rows) + len(p.quotes),
-                 _sources(JOINT_DISPLAYS, CONVERGENCE)) for p in report.propositions)
+    rows.append(("triangulation", report.review.title, len(report.review.rows), report.review.sources))
+    rows.extend(("triangulation", f"{p.id}: {p.statement}",
+                 len(p.quant.rows) + len(p.qual.rows) + len(p.supporting_quotes) + len(p.contradicting_quotes)
+                 + len(p.cases.rows), _sources(JOINT_DISPLAYS, CONVERGENCE, META_MATRIX))
+                for p in report.propositions)
     rows.append(("quotes", "Selected quotes", len(report.quotes), QUOTES.name))
     rows.append(("figures", "Figures", len(report.figures), ", ".join(f.caption for f in report.figures)))
     rows.append(("provenance", "Provenance", len(report.provenance.inputs), "run manifest inputs"))

@@ -4,8 +4,10 @@ A step's name is the `producer` its datasets declare in the registry (read from 
 cannot drift apart).
 
 Joint displays and convergence both read the case-study and every wave's survey tables (they can
-run side by side); the meta-matrix sets each case's codings beside the convergence coding; the
-summary writes the phase's key figures and markdown; the report renders what the run published.
+run side by side); convergence also publishes the sensitivity and review tables. The meta-matrix
+sets each case's evidence beside its own sites' survey indicator, computed from the respondents and
+answers the survey phases publish; the summary writes the phase's key figures and markdown (the
+Prefect artifact, re-review flags included); the report renders what the run published.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from schemas.datasets.qualitative import (
     AREA_RANKING,
     CASE_SELECTION,
+    CASES,
     CASES_CODEBOOK,
     FRAMEWORK,
     MATRIX,
@@ -20,8 +23,26 @@ from schemas.datasets.qualitative import (
     RELIABILITY,
     THEME_PRESENCE,
 )
-from schemas.datasets.survey import ASSOCIATIONS, CHANGE, COVERAGE, ESTIMATES, FIGURES, FREETEXT
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX, REPORT_HTML
+from schemas.datasets.survey import (
+    ANSWERS,
+    ASSOCIATIONS,
+    CHANGE,
+    COVERAGE,
+    ESTIMATES,
+    FIGURES,
+    FREETEXT,
+    FREETEXT_CODED,
+    FREETEXT_UNCODED,
+    RESPONDENTS,
+)
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REPORT_HTML,
+    REVIEW,
+    SENSITIVITY,
+)
 from tasks.report.steps import report
 from tasks.step import Step, Use, uses
 from tasks.triangulation import steps
@@ -30,13 +51,18 @@ from tasks.triangulation import steps
 # steps (required only when the study declares propositions).
 _CASE_EVIDENCE = (Use(CASES_CODEBOOK, optional=True), Use(MATRIX, optional=True))
 _SURVEY_EVIDENCE = tuple(Use(d, wave="all", optional=True) for d in (ESTIMATES, ASSOCIATIONS, CHANGE, FREETEXT))
+# Case-level convergence: each case's sites' respondents, from what the survey phases publish.
+_CASE_SITE_SURVEY = (
+    Use(CASES, optional=True),
+    *(Use(d, wave="all", optional=True) for d in (RESPONDENTS, ANSWERS, FREETEXT_CODED, FREETEXT_UNCODED)),
+)
 # The researcher-owned review file: review/triangulation.csv is the raw input "review.triangulation".
 _REVIEW = ("review.",)
 
 JOINT_DISPLAYS_STEP = Step(
     JOINT_DISPLAYS.producer, "triangulation", steps.joint_displays,
     uses=uses(*_CASE_EVIDENCE, Use(QUOTES, optional=True), *_SURVEY_EVIDENCE),
-    config=("triangulation", "survey"),
+    config=("triangulation", "survey", "roles"),
 )
 CONVERGENCE_STEP = Step(
     CONVERGENCE.producer, "triangulation", steps.convergence,
@@ -44,10 +70,12 @@ CONVERGENCE_STEP = Step(
 )
 META_MATRIX_STEP = Step(
     META_MATRIX.producer, "triangulation", steps.meta_matrix,
-    uses=uses(*_CASE_EVIDENCE, CONVERGENCE), config=("triangulation",),
+    uses=uses(*_CASE_EVIDENCE, *_SURVEY_EVIDENCE, *_CASE_SITE_SURVEY, CONVERGENCE),
+    config=("triangulation", "survey"),
 )
 SUMMARY_STEP = Step(
-    "triangulation.summary", "triangulation", steps.summary, uses=uses(CONVERGENCE), raw=_REVIEW, config=(),
+    "triangulation.summary", "triangulation", steps.summary, uses=uses(CONVERGENCE, REVIEW, META_MATRIX), raw=_REVIEW,
+    config=(),
 )
 # The report names its run (id, code version, phase records), so it is never taken from a cache.
 REPORT_STEP = Step(
@@ -56,9 +84,10 @@ REPORT_STEP = Step(
         *(Use(d, wave="all", optional=True) for d in (COVERAGE, ESTIMATES, CHANGE, FREETEXT)),
         *(Use(d, optional=True) for d in (AREA_RANKING, CASE_SELECTION, FRAMEWORK, MATRIX, THEME_PRESENCE,
                                            RELIABILITY, QUOTES)),
-        CONVERGENCE, JOINT_DISPLAYS, Use(FIGURES, wave="all", optional=True),
+        CONVERGENCE, JOINT_DISPLAYS, *(Use(d, optional=True) for d in (META_MATRIX, SENSITIVITY, REVIEW)),
+        Use(FIGURES, wave="all", optional=True),
     ),
-    config=("study", "survey"),
+    config=("study", "survey", "roles"),
     cacheable=False,
 )
 

@@ -1,10 +1,15 @@
-"""The qualitative side of a proposition: its themes in the codebook, case counts and quotes.
+"""The qualitative side of a proposition: its evidence in the codebook, case counts and quotes.
 
 A proposition's theme reference names a codebook node, tried in this order: an exact code path,
 a theme (top-level node) name, a category (second-level node) name, a code name; exact spelling
 first, then ignoring case. A node matches itself and every code below it. Counts come from the
 case × code matrix: "codings" are applications of any matched code (a span carrying two matched
 codes counts twice); a case is "present" when it has at least one coding.
+
+Evidence has a direction. A proposition's `supporting` and `contradicting` references (or, with
+`stance`, the codes under its themes sorted by a codebook attribute) give two code sets; without
+either, every code under its themes supports it. Per case the evidence is then "supporting" (only
+supporting codings), "contradicting" (only contradicting ones), "contested" (both) or "none".
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from schemas.study_config import Proposition
+
 LIST_SEPARATOR = "; "
 QUOTES_PER_PROPOSITION = 2
 LEVELS = ("theme", "category", "code")
+CASE_EVIDENCE = ("supporting", "contradicting", "contested", "none")
 
 
 class PropositionError(ValueError):
@@ -82,6 +90,90 @@ def resolve_theme(codebook: pl.DataFrame, ref: str, proposition_id: str) -> Them
         f"triangulation proposition {proposition_id!r}: theme {ref!r} is not a theme, category, "
         "code name or code path of the case-study codebook"
     )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A proposition's supporting and contradicting code sets, resolved in the codebook."""
+
+    supporting: tuple[ThemeMatch, ...]
+    contradicting: tuple[ThemeMatch, ...]
+
+    @property
+    def supporting_ids(self) -> tuple[str, ...]:
+        """Code ids whose codings support the proposition."""
+        return tuple(sorted({c for m in self.supporting for c in m.code_ids}))
+
+    @property
+    def contradicting_ids(self) -> tuple[str, ...]:
+        """Code ids whose codings contradict the proposition."""
+        return tuple(sorted({c for m in self.contradicting for c in m.code_ids}))
+
+    @property
+    def matches(self) -> tuple[ThemeMatch, ...]:
+        """Every resolved node, supporting first."""
+        return self.supporting + self.contradicting
+
+    def describe(self, side: str) -> str:
+        """The node paths of one side, joined ("" when none)."""
+        nodes = self.supporting if side == "supporting" else self.contradicting
+        return LIST_SEPARATOR.join(m.path for m in nodes)
+
+
+def _stance_matches(prop: Proposition, codebook: pl.DataFrame, values: Sequence[str]) -> tuple[ThemeMatch, ...]:
+    """The codes under the proposition's themes whose stance attribute is one of `values`."""
+    assert prop.stance is not None
+    attribute = prop.stance.attribute
+    scope = sorted({c for ref in prop.themes for c in resolve_theme(codebook, ref, prop.id).code_ids})
+    wanted = [v.strip().lower() for v in values]
+    out = []
+    for value, want in zip(values, wanted, strict=True):
+        hit = codebook.filter(
+            pl.col("code_id").is_in(scope)
+            & (pl.col(attribute).cast(pl.String).str.strip_chars().str.to_lowercase() == want)
+        ).sort("path")
+        if hit.is_empty():
+            raise PropositionError(
+                f"triangulation proposition {prop.id!r}: no code under {', '.join(prop.themes)} has "
+                f"{attribute} {value!r}"
+            )
+        out.append(ThemeMatch(ref=f"{attribute} = {value}", path=f"{attribute} = {value}", level="stance",
+                              code_ids=tuple(hit.get_column("code_id").to_list()),
+                              paths=tuple(hit.get_column("path").to_list())))
+    return tuple(out)
+
+
+def proposition_evidence(prop: Proposition, codebook: pl.DataFrame) -> Evidence:
+    """The proposition's supporting and contradicting codes; a code on both sides is an error."""
+    if prop.stance is not None:
+        ev = Evidence(_stance_matches(prop, codebook, prop.stance.supporting),
+                      _stance_matches(prop, codebook, prop.stance.contradicting) if prop.stance.contradicting else ())
+    else:
+        refs = prop.supporting or prop.themes
+        if not refs:
+            raise PropositionError(f"triangulation proposition {prop.id!r}: no themes or supporting codes listed")
+        ev = Evidence(tuple(resolve_theme(codebook, r, prop.id) for r in refs),
+                      tuple(resolve_theme(codebook, r, prop.id) for r in prop.contradicting))
+    both = set(ev.supporting_ids) & set(ev.contradicting_ids)
+    if both:
+        paths = sorted(codebook.filter(pl.col("code_id").is_in(list(both))).get_column("path").to_list())
+        raise PropositionError(
+            f"triangulation proposition {prop.id!r}: code(s) {', '.join(paths)} both support and contradict it"
+        )
+    return ev
+
+
+def case_evidence(matrix: pl.DataFrame, evidence: Evidence) -> pl.DataFrame:
+    """Per case: supporting and contradicting codings and sources, and the case's evidence class."""
+    sup = case_counts(matrix, evidence.supporting_ids).rename(
+        {"codings": "supporting_codings", "sources": "supporting_sources"}).drop("present")
+    con = case_counts(matrix, evidence.contradicting_ids).rename(
+        {"codings": "contradicting_codings", "sources": "contradicting_sources"}).drop("present")
+    s, c = pl.col("supporting_codings") > 0, pl.col("contradicting_codings") > 0
+    return sup.join(con, on="case", maintain_order="left").with_columns(
+        pl.when(s & c).then(pl.lit("contested")).when(s).then(pl.lit("supporting"))
+        .when(c).then(pl.lit("contradicting")).otherwise(pl.lit("none")).alias("evidence")
+    ).sort("case")
 
 
 def case_counts(matrix: pl.DataFrame, code_ids: Sequence[str]) -> pl.DataFrame:

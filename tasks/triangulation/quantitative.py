@@ -19,10 +19,12 @@ import numpy as np
 import polars as pl
 
 from schemas.study_config import Proposition, Variable
+from tasks.survey.estimates import wilson_exprs, z_value
 from tasks.survey.stats import chi_square_test, two_proportion_test
 from tasks.triangulation.convergence import (
     RULE_TEXT,
     Judgement,
+    Setting,
     combine_waves,
     judge_change,
     judge_difference,
@@ -31,6 +33,8 @@ from tasks.triangulation.convergence import (
 from tasks.triangulation.qualitative import PropositionError
 
 ALL = "all"
+# The level of the intervals the survey strand publishes (tasks/survey: estimates and change).
+PUBLISHED_CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -52,18 +56,29 @@ class QuantEvidence:
     label: str
     source: str
     waves: tuple[str, ...]
-    # wave, group, n, value, lower, upper, unweighted, unweighted_lower, unweighted_upper
+    # wave, group, n, count, value, lower, upper, unweighted, unweighted_lower, unweighted_upper,
+    # weighted_se (the published figures: weighted where the survey weights, 95% intervals)
     overall: pl.DataFrame
     groups: pl.DataFrame
     # wave, code, method, n, statistic, dof, p_value, cramers_v
     tests: pl.DataFrame
-    # wave, previous_wave, n1, n2, proportion1, proportion2, value, lower, upper, p_value
+    # wave, previous_wave, n1, n2, proportion1, proportion2, value, lower, upper, p_value (published:
+    # weighted where the survey weights), unweighted_value, unweighted_se, weighted_value, weighted_se,
+    # unweighted_proportion1, unweighted_proportion2
     change: pl.DataFrame
 
+    @property
+    def weighted(self) -> bool:
+        """Whether the survey publishes weighted figures for this evidence (free text: no)."""
+        return self.source == "estimates"
 
-_SHARE_COLUMNS = ["wave", "group", "n", "value", "lower", "upper", "unweighted", "unweighted_lower", "unweighted_upper"]
+
+_SHARE_COLUMNS = ["wave", "group", "n", "count", "value", "lower", "upper", "unweighted", "unweighted_lower",
+                  "unweighted_upper", "weighted_se"]
 _TEST_COLUMNS = ["wave", "code", "method", "n", "statistic", "dof", "p_value", "cramers_v"]
-_CHANGE_COLUMNS = ["wave", "previous_wave", "n1", "n2", "proportion1", "proportion2", "value", "lower", "upper", "p_value"]
+_CHANGE_COLUMNS = ["wave", "previous_wave", "n1", "n2", "proportion1", "proportion2", "value", "lower", "upper",
+                   "p_value", "unweighted_value", "unweighted_se", "weighted_value", "weighted_se",
+                   "unweighted_proportion1", "unweighted_proportion2"]
 
 
 def _fail(prop: Proposition, message: str) -> PropositionError:
@@ -108,7 +123,7 @@ def _from_estimates(prop: Proposition, var: Variable, tables: SurveyTables) -> Q
         raise _fail(prop, f"variable {name!r} has no survey estimates for code {code!r}")
     label = f"{name} = {str(est.item(0, 'label')).removeprefix('key: ')}"
     shares = est.select(
-        "wave", "breakdown", "group", "n",
+        "wave", "breakdown", "group", "n", "count", "weighted_se",
         pl.col("weighted_proportion").alias("value"), pl.col("weighted_lower").alias("lower"),
         pl.col("weighted_upper").alias("upper"), pl.col("proportion").alias("unweighted"),
         pl.col("lower").alias("unweighted_lower"), pl.col("upper").alias("unweighted_upper"),
@@ -133,6 +148,15 @@ def _from_estimates(prop: Proposition, var: Variable, tables: SurveyTables) -> Q
         pl.when(pl.col("weighted_difference").is_not_null()).then("weighted_lower").otherwise("lower").alias("lower"),
         pl.when(pl.col("weighted_difference").is_not_null()).then("weighted_upper").otherwise("upper").alias("upper"),
         pl.coalesce("weighted_p_value", "p_value").alias("p_value"),
+        pl.col("difference").alias("unweighted_value"),
+        pl.col("proportion1").alias("unweighted_proportion1"), pl.col("proportion2").alias("unweighted_proportion2"),
+        ((pl.col("proportion1") * (1 - pl.col("proportion1")) / pl.col("n1"))
+         + (pl.col("proportion2") * (1 - pl.col("proportion2")) / pl.col("n2"))).sqrt().alias("unweighted_se"),
+        pl.col("weighted_difference").alias("weighted_value"),
+        # The change table publishes its 95% interval, not its SE: SE = width / (2·z), the
+        # √(se1² + se2²) of the survey strand's change_table.
+        ((pl.col("weighted_upper") - pl.col("weighted_lower")) / (2 * z_value(PUBLISHED_CONFIDENCE)))
+        .alias("weighted_se"),
     )
     return QuantEvidence(
         variable=name, label=label, source="estimates", waves=tables.waves,
@@ -170,10 +194,14 @@ def _freetext_change(overall: pl.DataFrame, waves: Sequence[str]) -> pl.DataFram
         rows.append({"wave": later, "previous_wave": earlier, "n1": a["n"], "n2": b["n"],
                      "proportion1": a["value"], "proportion2": b["value"], "value": _nan_to_none(diff.estimate),
                      "lower": _nan_to_none(diff.lower), "upper": _nan_to_none(diff.upper),
-                     "p_value": _nan_to_none(diff.p_value)})
+                     "p_value": _nan_to_none(diff.p_value), "unweighted_value": _nan_to_none(diff.estimate),
+                     "unweighted_se": _nan_to_none(diff.se), "weighted_value": None, "weighted_se": None,
+                     "unweighted_proportion1": a["value"], "unweighted_proportion2": b["value"]})
     schema = {"wave": pl.String, "previous_wave": pl.String, "n1": pl.Int64, "n2": pl.Int64,
               "proportion1": pl.Float64, "proportion2": pl.Float64, "value": pl.Float64, "lower": pl.Float64,
-              "upper": pl.Float64, "p_value": pl.Float64}
+              "upper": pl.Float64, "p_value": pl.Float64, "unweighted_value": pl.Float64,
+              "unweighted_se": pl.Float64, "weighted_value": pl.Float64, "weighted_se": pl.Float64,
+              "unweighted_proportion1": pl.Float64, "unweighted_proportion2": pl.Float64}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -188,7 +216,7 @@ def _from_freetext(prop: Proposition, tables: SurveyTables) -> QuantEvidence:
     shares = rows.select(
         "wave", "breakdown", "group", pl.col("answers").alias("n"), "count", pl.col("share").alias("value"),
         "lower", "upper", pl.col("share").alias("unweighted"), pl.col("lower").alias("unweighted_lower"),
-        pl.col("upper").alias("unweighted_upper"),
+        pl.col("upper").alias("unweighted_upper"), pl.lit(None, pl.Float64).alias("weighted_se"),
     )
     bd = prop.quantitative.breakdown
     groups = shares.filter(pl.col("breakdown") == bd) if bd else shares.head(0)
@@ -223,28 +251,66 @@ def quantitative_evidence(
     return evidence
 
 
-def judge(prop: Proposition, ev: QuantEvidence) -> Judgement:
+def shares_at(ev: QuantEvidence, setting: Setting) -> pl.DataFrame:
+    """Overall shares per wave (wave, n, value, lower, upper) under a setting's weighting and level."""
+    z = z_value(setting.confidence)
+    frame = ev.overall
+    if setting.weighted and ev.weighted:
+        se = pl.col("weighted_se")
+        # The survey strand's design-based interval: p ± z·se, clipped to [0, 1].
+        return frame.select("wave", "n", "value", (pl.col("value") - z * se).clip(0.0, 1.0).alias("lower"),
+                            (pl.col("value") + z * se).clip(0.0, 1.0).alias("upper"))
+    lower, upper = wilson_exprs(pl.col("count").cast(pl.Float64), pl.col("n").cast(pl.Float64), z)
+    return frame.select("wave", "n", pl.col("unweighted").alias("value"), lower.alias("lower"), upper.alias("upper"))
+
+
+def change_at(ev: QuantEvidence, setting: Setting) -> pl.DataFrame:
+    """Wave changes (value, lower, upper) under a setting: weighted SE, or the unpooled Wald SE."""
+    z = z_value(setting.confidence)
+    use_weights = setting.weighted and ev.weighted
+    value = pl.coalesce("weighted_value", "unweighted_value") if use_weights else pl.col("unweighted_value")
+    se = pl.coalesce("weighted_se", "unweighted_se") if use_weights else pl.col("unweighted_se")
+    before = pl.col("proportion1") if use_weights else pl.col("unweighted_proportion1")
+    after = pl.col("proportion2") if use_weights else pl.col("unweighted_proportion2")
+    return ev.change.select("wave", "previous_wave", before.alias("proportion1"), after.alias("proportion2"),
+                            value.alias("value"),
+                            (value - z * se).alias("lower"), (value + z * se).alias("upper"))
+
+
+def _basis(ev: QuantEvidence, setting: Setting) -> str:
+    if setting.weighted and not ev.weighted:
+        return "unweighted (the survey publishes no weighted figures for free text)"
+    return "weighted" if setting.weighted else "unweighted"
+
+
+def judge(prop: Proposition, ev: QuantEvidence, setting: Setting | None = None) -> Judgement:
     """The quantitative verdict for the proposition's expectation (rules in convergence.py)."""
+    setting = setting or Setting()
     expect = prop.expect
     if expect is None:
         return Judgement("not assessed", "no expectation declared (expect) → not assessed")
-    verdict = _judge(expect, ev)
-    return Judgement(verdict.result, f"{expect} ({RULE_TEXT[expect]}): {verdict.rule}")
+    verdict = _judge(expect, ev, setting)
+    rule = RULE_TEXT[expect].replace("alpha", f"{setting.alpha:.2g}")
+    basis = "unweighted test" if expect == "differs_by_group" else _basis(ev, setting)
+    return Judgement(verdict.result, f"{expect} ({rule}; {basis}): {verdict.rule}")
 
 
-def _judge(expect: str, ev: QuantEvidence) -> Judgement:
+def _judge(expect: str, ev: QuantEvidence, setting: Setting) -> Judgement:
     if expect in ("majority", "minority"):
         return combine_waves([
-            judge_share(expect, r["lower"], r["upper"], label=str(r["wave"])) for r in ev.overall.iter_rows(named=True)
+            judge_share(expect, r["lower"], r["upper"], label=str(r["wave"]), level=setting.level)
+            for r in shares_at(ev, setting).iter_rows(named=True)
         ])
     if expect in ("increase", "decrease"):
-        last = ev.change.row(ev.change.height - 1, named=True) if ev.change.height else {}
-        j = judge_change(expect, last.get("lower"), last.get("upper"))
+        change = change_at(ev, setting)
+        last = change.row(change.height - 1, named=True) if change.height else {}
+        j = judge_change(expect, last.get("lower"), last.get("upper"), level=setting.level)
         if last:
             return Judgement(j.result, f"{last['previous_wave']} → {last['wave']} {j.rule}")
         return j
     return combine_waves([
-        judge_difference(r["p_value"], label=f"{r['wave']}{' code ' + r['code'] if r['code'] else ''} {r['method']}")
+        judge_difference(r["p_value"], label=f"{r['wave']}{' code ' + r['code'] if r['code'] else ''} {r['method']}",
+                         alpha=setting.alpha)
         for r in ev.tests.iter_rows(named=True)
     ])
 
@@ -259,15 +325,19 @@ def points(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:+.1f}"
 
 
-def headline(prop: Proposition, ev: QuantEvidence) -> str:
+def headline(prop: Proposition, ev: QuantEvidence, setting: Setting | None = None) -> str:
     """One line summarising the survey result used by the verdict."""
+    setting = setting or Setting()
+    level = setting.level
     if prop.expect in ("increase", "decrease") and ev.change.height:
-        c = ev.change.row(ev.change.height - 1, named=True)
+        change = change_at(ev, setting)
+        c = change.row(change.height - 1, named=True)
         return (f"{ev.label}: {c['previous_wave']} {pct(c['proportion1'])} → {c['wave']} {pct(c['proportion2'])}, "
-                f"change {points(c['value'])} points (95% CI {points(c['lower'])} to {points(c['upper'])})")
+                f"change {points(c['value'])} points ({level} CI {points(c['lower'])} to {points(c['upper'])})")
     if prop.expect == "differs_by_group" and ev.tests.height:
         parts = [f"{r['wave']} p = {r['p_value']:.3g}" + (f", V = {r['cramers_v']:.2f}" if r["cramers_v"] is not None else "")
                  if r["p_value"] is not None else f"{r['wave']} not testable" for r in ev.tests.iter_rows(named=True)]
         return f"{ev.variable} by {prop.quantitative.breakdown}: " + "; ".join(parts)
-    parts = [f"{r['wave']} {pct(r['value'])} ({pct(r['lower'])}–{pct(r['upper'])})" for r in ev.overall.iter_rows(named=True)]
+    parts = [f"{r['wave']} {pct(r['value'])} ({level} CI {pct(r['lower'])}–{pct(r['upper'])})"
+             for r in shares_at(ev, setting).iter_rows(named=True)]
     return f"{ev.label}: " + "; ".join(parts) if parts else f"{ev.label}: no estimate"

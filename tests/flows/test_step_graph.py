@@ -115,11 +115,13 @@ def test_one_changed_wave2_answer_executes_only_its_downstream(study_runs: dict[
         "survey.associations", "survey.change", "survey.freetext", "survey.summary", "survey.figures",
     }
     assert wave2.get("Cached", set()) == {"survey.coverage"}
-    # The flipped answer moves the survey evidence, not the convergence codes: the meta-matrix
-    # and the summary read only those, so they come from the cache.
+    # The flipped answer moves the survey evidence, not the convergence codes. The meta-matrix reads
+    # the wave's answers (each case site's own respondents), so it runs again; influence_body is no
+    # proposition's variable, its tables come out identical and the summary comes from the cache.
     triangulation = _by_state(phases["triangulation"])
-    assert triangulation["Completed"] == {"triangulation.joint_displays", "triangulation.convergence", "report"}
-    assert triangulation["Cached"] == {"triangulation.meta_matrix", "triangulation.summary"}
+    assert triangulation["Completed"] == {"triangulation.joint_displays", "triangulation.convergence",
+                                          "triangulation.meta_matrix", "report"}
+    assert triangulation["Cached"] == {"triangulation.summary"}
 
 
 def test_a_config_edit_outside_every_step_s_sections_is_served_from_the_cache(

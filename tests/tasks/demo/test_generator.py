@@ -112,7 +112,7 @@ def test_study_yaml_loads_and_names_the_codebook_nodes(root: Path) -> None:
     assert cfg.survey.variables["redesign_player"].waves == ["w2016"]
     assert cfg.survey.variables["board_years"].column_for("w2016") == "Q9_1"
     assert cfg.survey.freetext["obstacles"].human_coded == "survey/obstacles_human_coded.csv"
-    assert len(cfg.triangulation.propositions) == 5
+    assert len(cfg.triangulation.propositions) == 7
     codes = read_qdc((root / cfg.qualitative.codebook).read_bytes(), "codebook.qdc")
     paths = set(codes["path"].to_list())
     assert cfg.qualitative.area_theme in paths and cfg.qualitative.maturity_theme in paths
@@ -120,6 +120,9 @@ def test_study_yaml_loads_and_names_the_codebook_nodes(root: Path) -> None:
     for prop in cfg.triangulation.propositions:
         for theme in prop.themes:
             assert theme in paths, theme
+        names = set(codes["name"].to_list())
+        for ref in (*prop.supporting, *prop.contradicting):
+            assert ref in paths or ref in names, ref
         assert prop.quantitative.variable in cfg.survey.variables
     for wave in cfg.survey.waves.values():
         for path in (wave.export, wave.roster.path):

@@ -19,7 +19,13 @@ from schemas.datasets import Dataset
 from schemas.datasets.qualitative import CASES_CODEBOOK, CASES_SEGMENTS, CASES_SOURCES
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import ANSWERS, RESPONDENTS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.study_config import StudyConfig, load_study_config
 
 _ROSTER = {"path": "r.csv", "id_column": "id", "site_column": "urn", "role_column": "role"}
@@ -137,7 +143,12 @@ def triangulation_frames() -> dict[str, pl.DataFrame]:
     })
     convergence = pl.DataFrame({"proposition_id": ["p1", "p2"], "convergence": ["agreement", "silence"]})
     meta = pl.DataFrame({"proposition_id": ["p1", "p1", "p2"], "case": ["A", "B", "A"]})
-    return {JOINT_DISPLAYS.name: joint, CONVERGENCE.name: convergence, META_MATRIX.name: meta}
+    sensitivity = pl.DataFrame({"proposition_id": ["p1", "p1", "p2"],
+                                "setting": ["study setting", "case prevalence 1/3", "study setting"],
+                                "case_prevalence": ["1/2", "1/3", "1/2"]})
+    review = pl.DataFrame({"proposition_id": ["p1", "p2"], "flag": [None, None]}, schema_overrides={"flag": pl.String})
+    return {JOINT_DISPLAYS.name: joint, CONVERGENCE.name: convergence, META_MATRIX.name: meta,
+            SENSITIVITY.name: sensitivity, REVIEW.name: review}
 
 
 @pytest.fixture()

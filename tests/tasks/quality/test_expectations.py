@@ -24,7 +24,13 @@ from schemas.datasets.quality import (
 )
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import ANSWERS, ESTIMATES, RESPONDENTS
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS, META_MATRIX
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.expectations import (
     Check,
     SuiteContext,
@@ -144,6 +150,10 @@ BREAKERS: dict[str, Callable[[Frames], Frames]] = {
     "tri.quantitative_evidence": _set(TRI_JOINT, strand="qual"),
     "tri.interval_ordered": _set(TRI_JOINT, lower=[None, 0.7, None, 0.3]),
     "tri.meta_matrix_cells_unique": _dup_row(TRI_META),
+    "tri.sensitivity_cells_unique": _dup_row(SENSITIVITY.name),
+    "tri.sensitivity_settings_known": _set(SENSITIVITY.name, case_prevalence=["1/2", "1/4", "1/2"]),
+    "tri.review_still_holds": _set(REVIEW.name, flag=[None, "needs re-review: confirmed as agreement, now proposed "
+                                                             "silence"]),
 }
 
 

@@ -22,11 +22,23 @@ from schemas.datasets.qualitative import (
     THEME_PRESENCE,
 )
 from schemas.datasets.survey import CHANGE, COVERAGE, ESTIMATES
-from schemas.datasets.triangulation import CONVERGENCE, JOINT_DISPLAYS
+from schemas.datasets.triangulation import (
+    CONVERGENCE,
+    JOINT_DISPLAYS,
+    META_MATRIX,
+    REVIEW,
+    SENSITIVITY,
+)
 from schemas.study_config import StudyConfig, load_study_config
 from tasks.report.content import Provenance, Report, build_report
 from tasks.step import Blob
 from tasks.triangulation.displays import triangulate
+from tasks.triangulation.review import join_review, review_table
+
+# The researcher's note on the first proposition, with markup, quotes and a line break.
+REVIEW_NOTE = 'Checked <b>twice</b>; "partial" at most,\nsee memo 3'
+REVIEW_ROWS = pl.DataFrame({"proposition_id": ["p1_constrained", "dropped_p"], "status": ["confirmed", "confirmed"],
+                            "category": ["partial agreement", "agreement"], "note": [REVIEW_NOTE, "kept"]})
 
 FRAMES = Path(__file__).resolve().parents[1] / "triangulation" / "tiny_frames.py"
 SVG = (b'<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
@@ -93,12 +105,16 @@ def report_tables(tf: ModuleType) -> dict[str, pl.DataFrame]:
     props = [tf.proposition(p["id"], p["themes"], **p["quantitative"]) for p in PROPOSITIONS]
     props = [props[0].model_copy(update={"statement": PROPOSITIONS[0]["statement"]})]
     survey = tf.survey_tables([*est["w1"].to_dicts(), *est["w2"].to_dicts()], change.to_dicts())
-    tri = triangulate(props, tf.variables(), tf.qual_tables(), survey)
+    tri = triangulate(props, tf.variables(), tf.qual_tables(), survey, tf.case_survey(),
+                      roles={"chair": "CCG chair (GP)", "gp": "GP member"})
+    convergence, _ = join_review(tri.convergence, REVIEW_ROWS)
     return {
         ESTIMATES.resolve(wave="w1"): est["w1"], ESTIMATES.resolve(wave="w2"): est["w2"],
         CHANGE.resolve(wave="w2"): change, COVERAGE.resolve(wave="w1"): coverage, AREA_RANKING.name: ranking,
         CASE_SELECTION.name: selection, FRAMEWORK.name: framework, THEME_PRESENCE.name: presence,
-        RELIABILITY.name: reliability, QUOTES.name: tf.quotes(), CONVERGENCE.name: tri.convergence,
+        RELIABILITY.name: reliability, QUOTES.name: tf.quotes(), CONVERGENCE.name: convergence,
+        META_MATRIX.name: tri.meta_matrix, SENSITIVITY.name: tri.sensitivity,
+        REVIEW.name: review_table(tri.convergence, REVIEW_ROWS),
         JOINT_DISPLAYS.name: tri.joint_displays,
     }
 

@@ -53,11 +53,12 @@ def test_contents_name_the_datasets_behind_each_section(report: Report) -> None:
     assert sources["Key survey estimates"] == "survey.w1.estimates, survey.w2.estimates"
     assert sources["Areas ranked by sites, then segments"] == "scoping.area_ranking"
     assert sources["Case × theme matrix"] == "cases.framework, cases.theme_presence"
-    assert sources["Convergence"] == "triangulation.convergence"
+    assert sources["Convergence"] == "triangulation.convergence, triangulation.sensitivity"
+    assert sources["Review"] == "triangulation.review"
     assert sources["Selected quotes"] == "cases.quotes"
     assert sources["Figures"] == "survey.w1.coverage_fig, survey.w1.proportions_influence"
-    prop = toc.filter(pl.col("section") == "triangulation").row(1, named=True)
-    assert prop["sources"] == "triangulation.joint_displays, triangulation.convergence"
+    prop = toc.filter(pl.col("section") == "triangulation").row(2, named=True)
+    assert prop["sources"] == "triangulation.joint_displays, triangulation.convergence, triangulation.meta_matrix"
 
 
 def test_matrix_falls_back_to_codings_without_a_framework(

@@ -10,8 +10,8 @@ import yaml
 
 from schemas.datasets import Dataset, registry
 from schemas.datasets import triangulation as triangulation_datasets
-from schemas.datasets.qualitative import CASES_CODEBOOK, MATRIX, QUOTES
-from schemas.datasets.survey import CHANGE, ESTIMATES
+from schemas.datasets.qualitative import CASES, CASES_CODEBOOK, MATRIX, QUOTES
+from schemas.datasets.survey import ANSWERS, CHANGE, ESTIMATES, RESPONDENTS
 from schemas.datasets.triangulation import (
     CONVERGENCE,
     JOINT_DISPLAYS,
@@ -19,6 +19,8 @@ from schemas.datasets.triangulation import (
     REPORT_CONTENTS,
     REPORT_HTML,
     REPORT_MD,
+    REVIEW,
+    SENSITIVITY,
 )
 from schemas.manifest import InputRecord
 from tasks.context import RunContext
@@ -34,7 +36,8 @@ PROPOSITIONS = [
     {"id": "p2_managers", "statement": "Managers gained influence", "themes": ["Time pressure"],
      "quantitative": {"variable": "influence"}, "expect": "increase"},
 ]
-REVIEW = b"\xef\xbb\xbfproposition_id,status,note\np2_managers,disputed,small change\np1_constrained,confirmed,\n"
+REVIEW_CSV = (b"\xef\xbb\xbfproposition_id,status,category,note\np2_managers,disputed,partial agreement,small change\n"
+              b"p1_constrained,confirmed,,\n")
 
 
 def test_step_names_are_the_registry_producers() -> None:
@@ -43,7 +46,8 @@ def test_step_names_are_the_registry_producers() -> None:
                      "triangulation.summary", "report"]
     produced = {d for s in TRIANGULATION_STEPS for d in s.outputs}
     declared = {d for d in vars(triangulation_datasets).values() if isinstance(d, Dataset)}
-    assert produced == declared == {JOINT_DISPLAYS, CONVERGENCE, META_MATRIX, REPORT_HTML, REPORT_MD, REPORT_CONTENTS}
+    assert produced == declared == {JOINT_DISPLAYS, CONVERGENCE, SENSITIVITY, REVIEW, META_MATRIX, REPORT_HTML,
+                                    REPORT_MD, REPORT_CONTENTS}
     # Every stored dataset of the family comes from a step of this list (the gate's derived frames do not).
     assert {d for d in registry() if d.family == "triangulation" and d.kind != "derived"} == produced
     assert all(s.family == "triangulation" for s in TRIANGULATION_STEPS)
@@ -75,12 +79,15 @@ def _store(tmp_path: Path, tf: ModuleType) -> tuple[RunContext, dict]:
         ESTIMATES.resolve(wave="w1"): pl.DataFrame([tf.estimate("w1", "influence", "key", "1", 0.62, 0.55, 0.69)]),
         ESTIMATES.resolve(wave="w2"): pl.DataFrame([tf.estimate("w2", "influence", "key", "1", 0.58, 0.52, 0.64)]),
         CHANGE.resolve(wave="w2"): pl.DataFrame([tf.change("influence", 0.05, 0.01, 0.09)]),
+        CASES.name: tf.cases_table(),
+        **{RESPONDENTS.resolve(wave=w): tf.respondents(w) for w in ("w1", "w2")},
+        **{ANSWERS.resolve(wave=w): tf.answers(w) for w in ("w1", "w2")},
     }
     available = {name: up.write_table(name, frame, "case_studies" if name.startswith("cases") else "survey_w1")
                  for name, frame in frames.items()}
     # The researcher's review lives in the store; ingestion records it as the input "review.triangulation".
     store = up.store()
-    info = store.put(review_key("triangulation.csv"), REVIEW)
+    info = store.put(review_key("triangulation.csv"), REVIEW_CSV)
     review = InputRecord(name="review.triangulation", key=info.key, sha256=info.sha256, version=info.version,
                          size=info.size, original_name="triangulation.csv")
     return up.model_copy(update={"run_id": "run-tri", "inputs": (review,)}), available
@@ -100,27 +107,35 @@ def test_the_whole_list_runs_through_the_step_runner(tmp_path: Path, tf: ModuleT
     before = ctx.store().head(review_key("triangulation.csv")).sha256
     results = _run_all(ctx, available)
     outputs = records_of(results)
-    assert set(outputs) == {JOINT_DISPLAYS.name, CONVERGENCE.name, META_MATRIX.name, REPORT_HTML.name,
-                            REPORT_MD.name, REPORT_CONTENTS.name}
+    assert set(outputs) == {JOINT_DISPLAYS.name, CONVERGENCE.name, SENSITIVITY.name, REVIEW.name, META_MATRIX.name,
+                            REPORT_HTML.name, REPORT_MD.name, REPORT_CONTENTS.name}
     assert all(o.key.startswith("runs/run-tri/") and o.phase == "triangulation" for o in outputs.values())
     conv = ctx.read_table(outputs[CONVERGENCE.name])
-    assert conv["convergence"].to_list() == ["agreement", "partial agreement"]
+    # p2's theme is coded in one case of four: too few → absent → silence.
+    assert conv["convergence"].to_list() == ["agreement", "silence"]
     assert conv["reviewer_status"].to_list() == ["confirmed", "disputed"]
-    assert outputs[META_MATRIX.name].rows == 8
+    assert conv["review_flag"].to_list() == ["category not recorded: add the category you confirmed (agreement is "
+                                             "proposed now)", "needs re-review: disputed as partial agreement, "
+                                             "now proposed silence"]
+    assert outputs[META_MATRIX.name].rows == 8 and outputs[SENSITIVITY.name].rows == 12
     # The pipeline reads the review and never writes it.
     assert ctx.store().head(review_key("triangulation.csv")).sha256 == before
     assert not any(o.key.startswith("review/") for o in outputs.values())
     html = ctx.store().get(outputs[REPORT_HTML.name].key).decode("utf-8")
     assert "run-tri" in html and "62.0% (55.0–69.0%)" in html and "small change" in html
+    assert "needs re-review" in html
 
 
 def test_the_phase_summary_keeps_its_keys(tmp_path: Path, tf: ModuleType) -> None:
     ctx, available = _store(tmp_path, tf)
     phase = phase_result("triangulation", _run_all(ctx, available), ctx.run_id)
     assert list(phase.summary) == ["propositions", "agreement", "partial_agreement", "silence", "dissonance",
-                                   "reviewed", "review_file", "report_sections", "report_figures",
-                                   "report_html_bytes"]
+                                   "reviewed", "needs_rereview", "unstable_verdicts", "review_file",
+                                   "report_sections", "report_figures", "report_html_bytes"]
     assert phase.summary["reviewed"] == 2 and phase.summary["review_file"] == "present"
-    assert phase.markdown.startswith("## Triangulation\n2 propositions: 1 agreement, 1 partial agreement")
+    assert phase.summary["needs_rereview"] == 1
+    assert phase.markdown.startswith("## Triangulation\n2 propositions: 1 agreement, 0 partial agreement, 1 silence")
+    # The phase artifact (flows/artifacts.py publishes this markdown) names the row to re-review.
+    assert "- **p2_managers**: needs re-review: disputed as partial agreement, now proposed silence" in phase.markdown
     assert "## Study report" in phase.markdown
     assert [r["proposition_id"] for r in phase.table] == ["p1_constrained", "p2_managers"]

@@ -11,6 +11,7 @@ from tasks.triangulation.displays import QualTables
 from tasks.triangulation.quantitative import SurveyTables
 
 CASES = ["A", "B", "C", "D"]
+Z95 = 1.959963984540054
 # code_id, name, path, theme, category
 CODES = [
     ("c1", "Political context", "Political context", "Political context", None),
@@ -73,11 +74,11 @@ def qual_tables() -> QualTables:
 
 def estimate(wave: str, variable: str, kind: str, code: str, p: float, lo: float, hi: float,
              breakdown: str = "all", group: str = "all", n: int = 200) -> dict[str, Any]:
-    """One estimates row (weighted figures = given, unweighted slightly different)."""
+    """One estimates row (weighted figures = given, SE from the interval; unweighted slightly different)."""
     return {"wave": wave, "variable": variable, "type": "single_choice", "kind": kind, "code": code,
             "label": "key: My CCG" if kind == "key" else f"code {code}", "breakdown": breakdown, "group": group,
             "n": n, "count": round(p * n), "proportion": p + 0.01, "lower": lo + 0.01, "upper": hi + 0.01,
-            "weighted_proportion": p, "weighted_se": 0.03, "weighted_lower": lo, "weighted_upper": hi,
+            "weighted_proportion": p, "weighted_se": (hi - lo) / (2 * Z95), "weighted_lower": lo, "weighted_upper": hi,
             "design_effect": 1.2, "effective_n": n / 1.2, "n_clusters": 40}
 
 
@@ -159,3 +160,69 @@ def study_config(propositions: list[dict[str, Any]]) -> dict[str, Any]:
                         "case_selection": {"n": 2, "attributes": ["region"]}},
         "triangulation": {"propositions": propositions},
     }
+
+
+# Case-level survey: the sites of each case, and per wave and site the respondents of `influence`
+# as (role, weight, chose code "1"). Site s6 belongs to no case.
+CASE_SITES = {"A": ["s1"], "B": ["s2"], "C": ["s3", "s4"], "D": ["s5"]}
+RESPONSES: dict[str, dict[str, list[tuple[str, float, bool]]]] = {
+    "w1": {"s1": [("chair", 1.0, True), ("gp", 1.5, False)], "s2": [("gp", 1.0, True)],
+           "s6": [("chair", 1.0, False), ("gp", 1.0, True)]},
+    "w2": {
+        "s1": [("chair", 1.2, True), ("gp", 0.8, True), ("gp", 1.0, True), ("gp", 1.1, True), ("chair", 0.9, True),
+               ("gp", 1.0, True), ("gp", 1.3, True), ("gp", 0.7, True), ("chair", 1.0, True), ("gp", 1.0, True),
+               ("gp", 1.2, True), ("gp", 0.9, False)],
+        "s2": [("chair", 1.0, False), ("gp", 1.4, False), ("gp", 0.6, False)],
+        "s3": [("chair", 1.0, True), ("gp", 2.0, False)],
+        "s4": [("gp", 1.0, True), ("gp", 1.0, False)],
+        "s6": [("chair", 1.0, i % 3 == 0) for i in range(12)] + [("gp", 1.5, i % 4 == 0) for i in range(18)],
+    },
+}
+
+
+def cases_table() -> pl.DataFrame:
+    """The cases table (cases.cases) with each case's sites."""
+    return pl.DataFrame([{"case": c, "case_guid": f"g{c}", "site_ids": ";".join(s), "n_sources": 1, "n_segments": 1}
+                         for c, s in CASE_SITES.items()])
+
+
+def respondent_id(wave: str, site: str, i: int) -> str:
+    """A pseudonym shaped like the survey's (R + 12 hex digits), distinct per wave, site and person."""
+    return f"R{int(wave[1:]):02x}{int(site[1:]):02x}{i:08x}"
+
+
+def respondents(wave: str) -> pl.DataFrame:
+    """Respondents of a wave, with every column of the published survey.{wave}.respondents."""
+    rows = [{"wave": wave, "respondent_id": respondent_id(wave, site, i), "member_id": None, "site_id": site,
+             "role": role, "role_group": "gp", "finished": True, "progress": 100.0, "partial": False, "items": 1,
+             "answered": 1, "item_missing_share": 0.0, "straightlined": False, "straightlined_grids": None,
+             "weight": weight}
+            for site, people in RESPONSES[wave].items() for i, (role, weight, _) in enumerate(people)]
+    return pl.DataFrame(rows, schema_overrides={"member_id": pl.String, "straightlined_grids": pl.String})
+
+
+def answers(wave: str) -> pl.DataFrame:
+    """Long answers of `influence` in a wave (code "1" or "2"), one missing answer added."""
+    labels = {"1": "My CCG", "2": "NHS England", None: None}
+    rows = [(respondent_id(wave, site, i), "1" if chose else "2", False)
+            for site, people in RESPONSES[wave].items() for i, (_, _, chose) in enumerate(people)]
+    rows.append((respondent_id(wave, "s9", 0), None, True))
+    return pl.DataFrame(
+        [{"wave": wave, "respondent_id": r, "variable": "influence", "type": "single_choice", "code": code,
+          "label": labels[code], "value": None, "missing": missing} for r, code, missing in rows],
+        schema={"wave": pl.String, "respondent_id": pl.String, "variable": pl.String, "type": pl.String,
+                "code": pl.String, "label": pl.String, "value": pl.Float64, "missing": pl.Boolean},
+    )
+
+
+def case_survey() -> Any:
+    """The case-level survey rows for both waves."""
+    from tasks.triangulation.cases import CaseSurvey, case_sites
+
+    coded = pl.DataFrame(schema={"wave": pl.String, "dictionary": pl.String, "respondent_id": pl.String,
+                                 "category": pl.String})
+    uncoded = pl.DataFrame(schema={"wave": pl.String, "dictionary": pl.String, "variable": pl.String,
+                                   "respondent_id": pl.String})
+    return CaseSurvey(respondents=pl.concat([respondents("w1"), respondents("w2")]),
+                      answers=pl.concat([answers("w1"), answers("w2")]), freetext_coded=coded,
+                      freetext_uncoded=uncoded, case_sites=case_sites(cases_table()))
