@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 from datetime import UTC, datetime
 
 from prefect import flow
@@ -20,10 +22,38 @@ def _run_name(phase: str) -> str:
     return f"{phase}-{datetime.now(UTC):%Y-%m-%d-%H%M%S}"
 
 
+_WARMING = threading.Lock()
+_warmed = False
+
+
+def _import_quietly(module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - the gate imports it again and reports any error itself
+        pass
+
+
+def warm_gate_imports() -> None:
+    """Import Great Expectations (≈3 s) on a background thread while the first steps compute.
+
+    The steps are polars work that releases the GIL, so the import overlaps with them instead of
+    standing in the quality gate's critical path; it runs once per process.
+    """
+    global _warmed
+    with _WARMING:
+        if _warmed:
+            return
+        _warmed = True
+    threading.Thread(
+        target=_import_quietly, args=("great_expectations",), name="warm-gx", daemon=True
+    ).start()
+
+
 def _phase(
     ctx: RunContext, phase: str, wave: str | None, upstream: dict[str, OutputRecord],
     run: RunFacts | None = None,
 ) -> PhaseResult:
+    warm_gate_imports()
     results = run_steps(ctx, steps_of(phase), wave, upstream, run)
     result = quality_gate_task(ctx, phase_result(phase, results, ctx.run_id))
     publish_phase_artifacts(ctx.config().study.id, result)
