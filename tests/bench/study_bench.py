@@ -304,7 +304,7 @@ def table(results: dict[str, Any]) -> str:
                     f"{_gib(r.get('peak_rss_bytes'))} | – | {load} |"
                 )
                 continue
-            if r.get("error") and "flow_seconds" not in r:
+            if r.get("error"):
                 lines.append(f"| {name} | {label} | {r.get('wall_seconds')} | failed: {r['error']} |||||||")
                 continue
             lines.append(
@@ -340,6 +340,34 @@ def update_readme(markdown: str) -> None:
     readme.write_text(f"{head}{README_START}\n{markdown}{README_END}{tail}")
 
 
+def add_measured_run(
+    scale: int, label: str, timings_file: Path, wall: float, baseline_file: Path | None = None
+) -> None:
+    """Add one run measured outside `main` (e.g. under py-spy) to bench/results.json and the table.
+
+    The run must have been made by tests/bench/run_study.py in a fresh process, on the study this
+    bench generated at that scale; `wall` is its process wall time as measured by the caller.
+    """
+    results = json.loads(RESULTS.read_text())
+    gen = json.loads((BENCH_DIR / f"scale{scale}" / "generated.json").read_text())
+    rows = sum(v for k, v in gen["counts"].items() if k.endswith("_rows"))
+    timings = json.loads(timings_file.read_text())
+    study = next((s for s in results["studies"] if s["scale"] == scale), None)
+    if study is None:
+        study = {"scale": scale, "generate": {**gen, "reused": True}, "export_rows": rows, "runs": {}}
+        results["studies"].append(study)
+    study["runs"][label] = summarise_run(timings, wall, timings["peak_rss_bytes"], rows)
+    if baseline_file is not None:
+        base = json.loads(baseline_file.read_text())
+        study["runs"]["baseline_pandas"] = {
+            "wall_seconds": base["process_seconds"], "peak_rss_bytes": base["peak_rss_bytes"],
+            "wave_seconds": base["wave_seconds"], "results": base["results"], "error": None,
+        }
+    _ratios(study)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    TABLE.write_text(table(results))
+
+
 def main() -> None:
     """Run the benchmark and write bench/results.json, bench/results.md and the README table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -362,6 +390,8 @@ def main() -> None:
     os.environ["PREFECT_HOME"] = str(env_home)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # On a loaded machine the ephemeral API server can take longer than Prefect's default to start.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     if not env_home.exists():
         _child(["-c", "from prefect import flow\n@flow\ndef warm() -> int:\n    return 1\nwarm()"])
     if args.generate_only:
