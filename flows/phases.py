@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from datetime import UTC, datetime
@@ -66,10 +67,9 @@ _warmed = False
 
 
 def _import_quietly(module: str) -> None:
-    try:
+    # The gate imports it again and reports any error itself.
+    with contextlib.suppress(Exception):
         importlib.import_module(module)
-    except Exception:  # noqa: BLE001 - the gate imports it again and reports any error itself
-        pass
 
 
 def warm_gate_imports() -> None:
@@ -92,11 +92,13 @@ def _phase(
     ctx: RunContext | ByReference, phase: str, wave: str | None,
     upstream: dict[str, OutputRecord] | ByReference, run: RunFacts | ByReference | None = None,
 ) -> PhaseResult:
-    ctx, upstream, run = _plain(ctx), _plain(upstream), _plain(run)
+    context: RunContext = _plain(ctx)
+    records: dict[str, OutputRecord] = _plain(upstream)
+    facts: RunFacts | None = _plain(run)
     warm_gate_imports()
-    results = run_steps(ctx, steps_of(phase), wave, upstream, run)
-    result = quality_gate_task(ctx, phase_result(phase, results, ctx.run_id))
-    publish_phase_artifacts(ctx.config().study.id, result)
+    results = run_steps(context, steps_of(phase), wave, records, facts)
+    result = quality_gate_task(context, phase_result(phase, results, context.run_id))
+    publish_phase_artifacts(context.config().study.id, result)
     return result
 
 

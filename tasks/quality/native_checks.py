@@ -92,7 +92,7 @@ def evaluate(check: Check, frame: pl.DataFrame, keys: Sequence[str] = ()) -> dic
         result = _observed(distinct, set(distinct) == set(k["value_set"]))
         # GX counts the distinct values outside the set as unexpected.
         return {**result, "unexpected_count": len(set(distinct) - set(k["value_set"]))}
-    column = k.get("column")
+    column: str = k.get("column") or ""
     rules: dict[str, Callable[[], tuple[pl.Expr, list[str]]]] = {
         "ExpectColumnValuesToNotBeNull": lambda: (pl.col(column).is_null(), [column]),
         "ExpectColumnValuesToBeInSet": lambda: (_in_set(k, frame.schema[column]), [column]),
