@@ -38,7 +38,12 @@ test: $(VENV)/.dev
 test-integration: $(VENV)/.dev
 	$(PY) -m pytest -m e2e tests/integration -o addopts="-ra --strict-markers --import-mode=importlib"
 
+# The study at scale 1 and ~1M responses (fresh process per run) against a pandas baseline:
+# writes bench/results.json, bench/results.md and the README table; then the micro-benchmarks.
+# BENCH_SCALE=0 skips the large study. Generated data stays under .studyflow/bench (git-ignored).
+BENCH_SCALE ?= 1000
 bench: $(VENV)/.dev
+	$(PY) -m tests.bench.study_bench --large-scale $(BENCH_SCALE)
 	$(PY) -m pytest -m bench tests/bench -o addopts="" -q
 
 # A local Prefect server (UI and API on 127.0.0.1:$(UI_PORT)); prints the UI address and the

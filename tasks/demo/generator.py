@@ -155,10 +155,19 @@ def _remove_stale(out_dir: Path, written: set[Path]) -> None:
                 path.unlink()
 
 
-def generate_demo_study(out_dir: Path, *, seed: int = 2013, scale: int = 1) -> DemoStudy:
-    """Write the demo study into `out_dir` and return its study.yaml path, files and counts."""
+def generate_demo_study(
+    out_dir: Path, *, seed: int = 2013, scale: int = 1, qualitative_scale: int | None = None
+) -> DemoStudy:
+    """Write the demo study into `out_dir` and return its study.yaml path, files and counts.
+
+    `qualitative_scale` (default: `scale`) caps the blocks that get scoping and case-study
+    projects, so a national-scale survey can come with a chosen number of coded segments.
+    """
     if scale < 1:
         raise ValueError(f"scale must be at least 1, got {scale}")
+    qualitative_blocks = scale if qualitative_scale is None else qualitative_scale
+    if not 1 <= qualitative_blocks <= scale:
+        raise ValueError(f"qualitative_scale must be between 1 and scale ({scale}), got {qualitative_scale}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_sites = SITES_PER_BLOCK * scale
@@ -214,6 +223,8 @@ def generate_demo_study(out_dir: Path, *, seed: int = 2013, scale: int = 1) -> D
                 add(f"{spec.key}_{key}", value)
             if wave.human_coded:
                 human.write(pl.DataFrame(wave.human_coded, schema=["response_id", "category"], orient="row"))
+        if block >= qualitative_blocks:
+            continue
         suffix = _suffix(block)
         label = "" if block == 0 else f" (block {block + 1:03d})"
         scoping = scoping_project(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from tasks.ingest.errors import InputError
+from tasks.ingest.native_csv import empty_to_null, read_records
 from tasks.ingest.survey_export import (
     ColumnInfo,
     SurveyExport,
@@ -13,7 +16,14 @@ from tasks.ingest.survey_export import (
     parse_import_json,
     unique_column_names,
 )
-from tasks.ingest.tables import parse_csv_records, records_to_rows, row_notes, string_frame
+from tasks.ingest.tables import (
+    CsvRecord,
+    Rows,
+    parse_csv_records,
+    records_to_rows,
+    row_notes,
+    string_frame,
+)
 from tasks.ingest.text import decode_text
 
 IMPORT_ID_RULE = 'row 3 must hold {"ImportId": ...} JSON for every column'
@@ -49,8 +59,32 @@ def qualtrics_status_label(value: str) -> str:
 def read_qualtrics_csv(data: bytes, name: str) -> SurveyExport:
     """Read a Qualtrics CSV (or TSV) export with its three header rows."""
     decoded = decode_text(data, name)
+    delimiter = delimiter_for(name)
+    # Polars reads the responses natively; the header rows and anything the native scan cannot
+    # vouch for go through the record-by-record reader, which names the line of a problem.
+    native = read_records(decoded.text, 3, delimiter)
+    if native is not None:
+        head, body = native
+        records = [CsvRecord(k + 1, tuple(fields)) for k, fields in enumerate(head)]
+        # Header fields may hold line breaks: number the rows as the Python reader would.
+        line = 1
+        for k, fields in enumerate(head):
+            records[k] = CsvRecord(line, tuple(fields))
+            line += sum(f.count("\n") for f in fields) + 1
+        return _export(records, name, list(decoded.notes), body.frame, Rows([], body.blank, body.padded))
     notes = list(decoded.notes)
-    records = parse_csv_records(decoded.text, name, delimiter=delimiter_for(name))
+    records = parse_csv_records(decoded.text, name, delimiter=delimiter)
+    return _export(records, name, notes, None, None)
+
+
+def _export(
+    records: list[CsvRecord],
+    name: str,
+    notes: list[str],
+    body: pl.DataFrame | None,
+    layout: Rows | None,
+) -> SurveyExport:
+    """Check the three header rows and build the export from them and the response rows."""
     if not records or not any(f.strip() for f in records[0].fields):
         raise InputError(name, "line 1", "row 1 must hold the export tags")
     tags = list(records[0].fields)
@@ -85,8 +119,13 @@ def read_qualtrics_csv(data: bytes, name: str) -> SurveyExport:
     import_ids = [import_id for import_id, _ in parsed]
     names, renames = unique_column_names(tags, import_ids)
     notes.extend(renames)
-    rows = records_to_rows(records[3:], width, name, strip=False)
-    notes.extend(row_notes(rows))
+    if body is not None and layout is not None:
+        data = empty_to_null(body, strip=False).rename(dict(zip(body.columns, names, strict=True)))
+        notes.extend(row_notes(layout))
+    else:
+        rows = records_to_rows(records[3:], width, name, strip=False)
+        notes.extend(row_notes(rows))
+        data = string_frame(names, rows.values)
     infos = [
         ColumnInfo(
             column=names[k],
@@ -101,7 +140,7 @@ def read_qualtrics_csv(data: bytes, name: str) -> SurveyExport:
     ]
     return SurveyExport(
         format="qualtrics",
-        data=string_frame(names, rows.values),
+        data=data,
         columns=columns_frame(infos),
         notes=tuple(notes),
         choices=empty_choices(),

@@ -15,6 +15,7 @@ from schemas.expectations import (
     documented_suites,
     suite_builders,
 )
+from tasks.quality.gx import GX_FULL_ROWS, GX_MAX_VALUE_SET, GX_SAMPLE_ROWS
 
 DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "quality-checks.md"
 
@@ -43,6 +44,25 @@ Checks whose arguments come from another table (*needs*) are skipped, and report
 when that table is not among the phase's tables. *Derived* datasets are small frames computed
 from the published tables just for checking (per-site counts, per-source coders, ...).
 Row-level contracts (types, ranges, patterns) are pandera's job (`schemas/`) and are not repeated here.
+
+## Which checks see every row
+
+- **pandera contracts see every row of every table.** Each table is validated against its
+  pandera model when a step writes it (`tasks.quality.contracts.validate`, pandera's polars
+  backend: no pandas conversion), with schema and data checks.
+- **Every check below sees every row.** Tables of up to {full_rows:,} rows go to Great
+  Expectations whole. A larger table (a national survey's respondents, answers and roster) is
+  checked by polars on every row with Great Expectations' semantics
+  (`tasks.quality.native_checks`, tested against GX): its verdict, counts and observed values
+  are what `{results}` records and what the gate stops on.
+- **The Data Docs of a larger table show a documented sample.** Great Expectations validates a
+  systematic sample (every k-th row, {sample_rows:,} rows) for its Data Docs, with the row-level
+  checks only; each expectation's note states the verdict on all rows and the sample size. An
+  in-set check with more than {max_set} allowed values is shown through a flag column that polars
+  computed against the whole set. Whole-table checks (row counts, means, distinct sets, column
+  sets) of a larger table are in `{results}` but not on its Data Docs page.
+- **Derived datasets** (per-site and per-role counts, distinct codes) are aggregates computed in
+  polars from every row, so GX validates them whole.
 """
 
 
@@ -67,7 +87,12 @@ def render_checks_markdown() -> str:
     sections: dict[SuiteBuilder, list[Dataset]] = {}
     for dataset, builder in suite_builders().items():
         sections.setdefault(builder, []).append(dataset)
-    out = [_HEADER.format(results=QUALITY_RESULTS.name)]
+    out = [
+        _HEADER.format(
+            results=QUALITY_RESULTS.name, full_rows=GX_FULL_ROWS, sample_rows=GX_SAMPLE_ROWS,
+            max_set=GX_MAX_VALUE_SET,
+        )
+    ]
     for builder, datasets in sections.items():
         out.append("\n## " + _names(datasets) + "\n")
         out.append(f"{_first_line(builder)}\n")

@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from schemas.expectations import Check
+from tasks.quality.native_checks import ROW_CHECKS, evaluate, natively_checkable
 from tasks.quality.offline_docs import make_offline, prune_unused_static
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,99 @@ def _expectation(check: Check) -> Any:
     )
 
 
+# Frames up to this many rows go to GX whole; larger ones are checked natively on every row and
+# GX validates a systematic sample of GX_SAMPLE_ROWS rows for the Data Docs (docs/quality-checks.md).
+GX_FULL_ROWS = 200_000
+GX_SAMPLE_ROWS = 20_000
+
+
+def systematic_sample(frame: pl.DataFrame, rows: int) -> pl.DataFrame:
+    """Every k-th row (k = ceil(height / rows)), from the first: deterministic and spread evenly."""
+    step = max(1, -(-frame.height // rows))
+    return frame.gather_every(step)
+
+
+# An in-set check with a larger value set is shown on the sample through a flag column computed
+# by polars against the whole set: GX copies its configuration many times per validation and the
+# cost grows with the set (a national roster's site ids).
+GX_MAX_VALUE_SET = 100
+
+
+def sampled_checks(
+    checks: Sequence[Check], native: Mapping[str, Mapping[str, Any]], sample: pl.DataFrame, height: int
+) -> tuple[pl.DataFrame, list[Check]]:
+    """The row checks as GX runs them on the sample, each noting what the gate found on every row.
+
+    The sample's verdict on each check is the verdict on those rows; the whole-table checks (row
+    counts, means, distinct sets, columns) are evaluated natively only and are not shown here.
+    """
+    out: list[Check] = []
+    flags: list[pl.Expr] = []
+    for check in checks:
+        if check.expectation not in ROW_CHECKS:
+            continue
+        kwargs = dict(check.kwargs)
+        how = f"Great Expectations on a systematic sample of {sample.height:,} rows"
+        if check.expectation == "ExpectColumnValuesToBeInSet" and len(kwargs["value_set"]) > GX_MAX_VALUE_SET:
+            flag = f"{kwargs['column']} in value set ({len(kwargs['value_set']):,} values)"
+            dtype = sample.schema[kwargs["column"]]
+            allowed = pl.Series(list(kwargs["value_set"]), strict=False).cast(dtype, strict=False)
+            flags.append(
+                pl.when(pl.col(kwargs["column"]).is_null()).then(None)
+                .otherwise(pl.col(kwargs["column"]).is_in(allowed.drop_nulls().implode())).alias(flag)
+            )
+            kwargs = {"column": flag, "value_set": [True]}
+            how += f", membership of the {len(check.kwargs['value_set']):,} values computed by polars"
+        result = native[check.name]
+        verdict = "passed" if result["success"] else "FAILED"
+        why = (
+            f"{check.why}\n\nAll {height:,} rows were checked by polars: {verdict} "
+            f"({result['observed']}). Shown here: {how}."
+        )
+        out.append(replace(check, kwargs=kwargs, why=why.strip()))
+    return (sample.with_columns(flags) if flags else sample), out
+
+
+def _validate_with_gx(
+    gx: Any, context: Any, source: Any, name: str, dataset: str, checks: Sequence[Check],
+    frame: pl.DataFrame, keys: Sequence[str], run_id: Any,
+) -> dict[str, dict[str, Any]]:
+    """Run one dataset's suite through a GX checkpoint; results by check name."""
+    by_name = {c.name: c for c in checks}
+    asset = source.add_dataframe_asset(name=dataset)
+    batch = asset.add_batch_definition_whole_dataframe(dataset)
+    suite = context.suites.add(gx.ExpectationSuite(name=dataset))
+    for check in checks:
+        suite.add_expectation(_expectation(check))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=dataset, data=batch, suite=suite)
+    )
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+    if keys:
+        # Each unexpected value is reported with the columns naming its row.
+        result_format["unexpected_index_column_names"] = list(keys)
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{name}.{dataset}",
+            validation_definitions=[definition],
+            result_format=result_format,
+        )
+    )
+    outcome = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()}, run_id=run_id)
+    found: dict[str, dict[str, Any]] = {}
+    for sr in outcome.run_results.values():
+        for res in sr.results:
+            check = by_name[res.expectation_config.meta["check"]]
+            result = dict(res.result or {})
+            found[check.name] = {
+                "success": bool(res.success),
+                "observed": observed_text(result, _exception_of(res.exception_info)),
+                "element_count": result.get("element_count"),
+                "unexpected_count": result.get("unexpected_count"),
+            }
+    return found
+
+
 def run_checkpoint(
     name: str,
     frames: Mapping[str, pl.DataFrame],
@@ -226,35 +320,23 @@ def run_checkpoint(
         by_name = {c.name: c for c in checks}
         if len(by_name) != len(checks):
             raise ValueError(f"suite {dataset!r} declares a check name twice")
-        asset = source.add_dataframe_asset(name=dataset)
-        batch = asset.add_batch_definition_whole_dataframe(dataset)
-        suite = context.suites.add(gx.ExpectationSuite(name=dataset))
-        for check in checks:
-            suite.add_expectation(_expectation(check))
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=dataset, data=batch, suite=suite)
-        )
-        result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
-        keys = [c for c in (row_keys or {}).get(dataset, ()) if c in frames[dataset].columns]
-        if keys:
-            # Each unexpected value is reported with the columns naming its row.
-            result_format["unexpected_index_column_names"] = keys
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=f"{name}.{dataset}",
-                validation_definitions=[definition],
-                result_format=result_format,
+        frame = frames[dataset]
+        keys = [c for c in (row_keys or {}).get(dataset, ()) if c in frame.columns]
+        native: dict[str, dict[str, Any]] = {}
+        gx_frame, gx_checks = frame, checks
+        if frame.height > GX_FULL_ROWS and natively_checkable(checks):
+            # Every row is checked by polars; GX validates a systematic sample for the Data Docs.
+            native = {c.name: evaluate(c, frame, keys) for c in checks}
+            gx_frame, gx_checks = sampled_checks(
+                checks, native, systematic_sample(frame, GX_SAMPLE_ROWS), frame.height
             )
-        )
-        outcome = checkpoint.run(
-            batch_parameters={"dataframe": frames[dataset].to_pandas()}, run_id=run_id
-        )
-        order = {c.name: i for i, c in enumerate(checks)}
-        found = [r for sr in outcome.run_results.values() for r in sr.results]
-        # Results in the suite's declared order (GX orders them by metric dependencies).
-        for res in sorted(found, key=lambda r: order[r.expectation_config.meta["check"]]):
-            check = by_name[res.expectation_config.meta["check"]]
-            result = dict(res.result or {})
+        found: dict[str, dict[str, Any]] = {}
+        if gx_checks:
+            found = _validate_with_gx(
+                gx, context, source, name, dataset, gx_checks, gx_frame, keys, run_id
+            )
+        for check in checks:
+            result = native.get(check.name) or found[check.name]
             rows.append(
                 {
                     "checkpoint": name,
@@ -262,10 +344,7 @@ def run_checkpoint(
                     "check": check.name,
                     "expectation": check.expectation,
                     "severity": check.severity,
-                    "success": bool(res.success),
-                    "observed": observed_text(result, _exception_of(res.exception_info)),
-                    "element_count": result.get("element_count"),
-                    "unexpected_count": result.get("unexpected_count"),
+                    **result,
                     "why": check.why,
                 }
             )

@@ -35,6 +35,7 @@ from schemas.inputs import DICTIONARY, EXPORT, human_coded_name
 from schemas.inputs import ROSTER as ROSTER_FILE
 from schemas.inputs import SITES as SITES_FILE
 from schemas.study_config import StudyConfig
+from tasks.ingest.native_csv import read_csv_table
 from tasks.ingest.survey_export import SurveyExport, read_survey_export
 from tasks.ingest.tables import TableRead, read_table, require_columns
 from tasks.redaction import redaction_pattern
@@ -81,7 +82,10 @@ def _wave(inp: StepInput) -> str:
 
 
 def _read(raw: RawFile, sheet: str | None = None) -> TableRead:
-    return read_table(raw.data, raw.original_name, sheet=sheet)
+    # Large CSV rosters and site lists are parsed by polars; the Python reader handles the rest
+    # (and every malformed file, naming the line).
+    native = read_csv_table(raw.data, raw.original_name) if sheet is None else None
+    return native if native is not None else read_table(raw.data, raw.original_name, sheet=sheet)
 
 
 def _input_table(inp: StepInput, name: str, sheet: str | None) -> tuple[RawFile, TableRead]:
