@@ -84,9 +84,12 @@ def read_project(file: RawFile, inputs: QdaInputs, codebook: pl.DataFrame) -> Qd
     return replace(project, notes=(*project.notes, *segments.notes))
 
 
-def check_sites(model: CodedModel, file: str, known_sites: set[str], *, require_site: bool) -> CodedModel:
+def check_sites(
+    model: CodedModel, file: str, known_sites: set[str] | pl.Series, *, require_site: bool
+) -> CodedModel:
     """A source at a site missing from the sites table: an error if sites are required, else a note."""
-    unknown = model.sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(list(known_sites)))
+    known = known_sites if isinstance(known_sites, pl.Series) else pl.Series(sorted(known_sites), dtype=pl.String)
+    unknown = model.sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(known))
     if unknown.height and require_site:
         row = unknown.row(0, named=True)
         raise InputError(file, f"source {row['name']} ({row['source_id']})",
@@ -108,14 +111,16 @@ def load_projects(
     (scoping) and a note otherwise (case studies).
     """
     models = []
+    # Built once: a national study has ~200k sites and thousands of project files.
+    known = pl.Series(sorted(known_sites), dtype=pl.String) if known_sites is not None else None
     for file in files:
         model = build_model(
             read_project(file, inputs, codebook), codebook, file.original_name, inputs.source_variables,
             site_variable=inputs.case_site_variable, key=key, require_case=require_case,
             require_site=require_site, role_map=role_map(cfg),
         )
-        if known_sites is not None:
-            model = check_sites(model, file.original_name, known_sites, require_site=require_site)
+        if known is not None:
+            model = check_sites(model, file.original_name, known, require_site=require_site)
         models.append(model)
     return combine(models, codebook)
 
