@@ -335,6 +335,7 @@ def collect_garbage(
     if not dry_run:
         for key in cache:
             store.delete(key)
+    removed = {rid: sorted(keys_) for rid, keys_ in removed.items()}
     return GcReport(removed=removed, kept_recent=sorted(recent - set(removed)), cache_records=cache)
 
 
