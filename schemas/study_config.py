@@ -440,7 +440,7 @@ def confine_path(key: str, pattern: str, path: Path, roots: list[Path]) -> Path:
     if any(real == d or real.is_relative_to(d) for d in _SYSTEM_DIRS):
         raise InputPathError(key, pattern, f"resolves to {real}, a system file; inputs must be data files")
     if not any(real.is_relative_to(r) for r in roots):
-        via = " through a symlink" if real != path.absolute() else ""
+        via = " through a symlink" if real != Path(os.path.normpath(path.absolute())) else ""
         raise InputPathError(
             key, pattern,
             f"leads outside the study folder{via} (to {real}); inputs must stay inside "
