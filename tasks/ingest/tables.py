@@ -61,6 +61,11 @@ def parse_csv_records(text: str, name: str, *, delimiter: str = ",") -> list[Csv
                 "the file is truncated: a quoted field opened here is never closed; export or copy "
                 "the file again",
             ) from exc
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                name, f"line {start}", f"a field must not be longer than {csv.field_size_limit()} characters",
+                "a field this long is a broken export or not a table",
+            ) from exc
         raise InputError(
             name, f"line {start}", "fields must follow CSV quoting rules", str(exc)
         ) from exc

@@ -148,7 +148,10 @@ class BoundedZipReader:
                             "counted while decompressing",
                         )
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+        except InputError:
+            raise
+        # ValueError / OSError: a damaged header can make zipfile seek before the start.
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError, OSError) as exc:
             raise InputError(
                 self.file, f"zip member {info.filename!r}", "broken zip", str(exc)
             ) from exc

@@ -112,7 +112,8 @@ def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
     """The root element; entity declarations and malformed XML raise InputError."""
     prefix = f"{member}: " if member else ""
     try:
-        return SafeET.fromstring(xml)
+        # No DTD at all: REFI-QDA files have none, and a DTD is how entity and DTD attacks start.
+        return SafeET.fromstring(xml, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
         raise InputError(
             file,
