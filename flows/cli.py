@@ -56,6 +56,9 @@ def _options(
 ) -> None:
     """studyflow: run a four-phase mixed-methods study as one reproducible Prefect pipeline."""
     _DEBUG["on"] = debug
+    # A `study` process killed with SIGKILL could not end its API server: the next start does.
+    with contextlib.suppress(Exception):
+        reap_orphan_servers()
 
 
 def _error(message: str) -> None:
@@ -191,7 +194,8 @@ def ephemeral_api() -> Iterator[int | None]:
 
     # The same instance Prefect's clients use (they call SubprocessASGIServer() too).
     server = SubprocessASGIServer()
-    server.start()
+    # A busy machine can take longer than Prefect's default 20 s to start the server.
+    server.start(timeout=max(get_current_settings().server.ephemeral.startup_timeout_seconds, 90))
     pid = server.server_process.pid if server.server_process else None
     record = _servers_dir() / f"{os.getpid()}.json"
     if pid is not None:
@@ -199,9 +203,15 @@ def ephemeral_api() -> Iterator[int | None]:
         record.write_text(json.dumps({"owner": os.getpid(), "server": pid}))
 
     def _end(signum: int, frame: FrameType | None) -> None:
-        # Stop the server first: whatever the interrupted code does next, it will not outlive us.
+        # Stop the server, then leave at once: the engine would otherwise go on calling the API it
+        # no longer has. Nothing half-done is visible: a run is published whole (manifest last)
+        # or not at all, and what it staged is removed by `study gc`.
         server.stop()
-        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+        record.unlink(missing_ok=True)
+        name = signal.Signals(signum).name
+        _error(f"interrupted ({name}): this run published nothing; its API server was stopped")
+        console.file.flush()
+        os._exit(130 if signum == signal.SIGINT else 128 + signum)
 
     previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -236,10 +236,12 @@ def publish_run(store: ObjectStore, manifest: Manifest, expected_latest: str | N
     info = store.put(manifest_key(manifest.run_id), body)
     if not manifest.complete:
         return
-    staged = [k.removeprefix(STAGING_PREFIX) for k in store.list(STAGING_PREFIX + run_prefix(manifest.run_id))]
-    for key in sorted({*(o.key for o in manifest.outputs), *staged} - {info.key}):
+    own = run_prefix(manifest.run_id)
+    # Objects a cached step reused from an earlier run that never completed are published first.
+    for key in sorted({o.key for o in manifest.outputs if not o.key.startswith(own)}):
         store.publish(key)
-    store.publish(info.key)
+    # Then this run's objects, its manifest last (on a folder store: one atomic rename).
+    store.publish_prefix(own, last=info.key)
     pointer = LatestPointer(
         run_id=manifest.run_id, manifest_key=info.key, manifest_sha256=info.sha256
     )

@@ -124,6 +124,10 @@ class ObjectStore(Protocol):
         """Whether an object is at its own key (published), not only staged."""
         ...
 
+    def publish_prefix(self, prefix: str, last: str) -> int:
+        """Publish every staged object under a runs/ prefix, `last` after all others; returns how many."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove one stored object by the key `list` gave (never raw/, review/, inbox/, latest)."""
         ...
@@ -230,6 +234,16 @@ class _StagingStore(ABC):
         self._copy_at(source, key)
         return True
 
+    def publish_prefix(self, prefix: str, last: str) -> int:
+        """Publish every staged object under a runs/ prefix, `last` after all others; returns how many.
+
+        Readers take a run to exist once its manifest (`last`) is published, so a process killed
+        part-way leaves objects no manifest names, which `study gc` removes.
+        """
+        staged = [k.removeprefix(STAGING_PREFIX) for k in self.list(staged_key(prefix))]
+        ordered = sorted(k for k in staged if k != last) + [k for k in staged if k == last]
+        return sum(1 for key in ordered if self.publish(key))
+
     def delete(self, key: str) -> None:
         """Remove one stored object by the key `list` gave (never raw/, review/, inbox/, latest)."""
         _check_key(key)
@@ -318,6 +332,23 @@ class FileStore(_StagingStore):
                 raise ObjectExists(f"{target} already exists with other content") from None
         except FileNotFoundError:
             raise ObjectMissing(f"no object {source!r} in {self.url}") from None
+
+    def publish_prefix(self, prefix: str, last: str) -> int:
+        """Publish a staged run folder with one rename when nothing of it is published yet: the
+        run then appears whole or not at all, whenever the process dies."""
+        _check_key(prefix.rstrip("/"))
+        source, target = self._path(staged_key(prefix.rstrip("/"))), self._path(prefix.rstrip("/"))
+        if source.is_dir() and not target.exists():
+            count = sum(1 for _ in self.list(staged_key(prefix)))
+            meta_source = self._meta_path(staged_key(prefix.rstrip("/"))).with_suffix("")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if meta_source.is_dir():
+                meta_target = self._meta_path(prefix.rstrip("/")).with_suffix("")
+                meta_target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(meta_source, meta_target)
+            os.rename(source, target)
+            return count
+        return super().publish_prefix(prefix, last)
 
     def _delete_at(self, key: str) -> None:
         path = self._path(key)
