@@ -72,6 +72,11 @@ def quarantine_key(run_id: str, dataset: str, ext: str = "parquet") -> str:
     return f"{QUARANTINE_PREFIX}{run_id}/{_dataset_path(dataset)}.{ext}"
 
 
+def quarantine_prefix(run_id: str) -> str:
+    """Prefix of everything a run quarantined."""
+    return f"{QUARANTINE_PREFIX}{run_id}/"
+
+
 def review_key(name: str) -> str:
     """Key of a researcher-owned review file."""
     return f"{REVIEW_PREFIX}{safe_name(name)}"

@@ -29,6 +29,7 @@ from tasks.storage.runs import (
     read_latest,
     utc_now_iso,
 )
+from tasks.storage.catalog import quarantine_prefix
 from tasks.storage.store import open_store, sha256_hex
 
 DATA_ARRIVED = "studyflow.data.arrived"
@@ -178,6 +179,7 @@ def finalise_run(
         outputs=outputs,
         previous_run=run.previous.run_id if run.previous else None,
         complete=complete,
+        quarantine=run.ctx.store().list(quarantine_prefix(run.ctx.run_id)),
     )
     publish_run(run.ctx.store(), manifest, run.expected_latest)
     return manifest
