@@ -110,12 +110,16 @@ def _user_errors() -> Iterator[None]:
 
 
 class _NoTracebacks(logging.Filter):
-    """Prefect logs a failed task's traceback; without --debug the message is enough."""
+    """On the console, without --debug: no tracebacks, and no per-task failure lines (the command
+    reports the failure itself, in one line). The Prefect API still records everything."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _DEBUG["on"]:
-            record.exc_info = None
-            record.exc_text = None
+        if _DEBUG["on"]:
+            return True
+        if record.levelno >= logging.ERROR and record.name.startswith(("prefect.task_runs", "prefect.flow_runs")):
+            return False
+        record.exc_info = None
+        record.exc_text = None
         return True
 
 
@@ -123,7 +127,15 @@ def _quiet_prefect() -> None:
     # Embedded defaults: Prefect's ephemeral API and no telemetry unless the user set otherwise.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    for handler in logging.getLogger("prefect").handlers:
+    from prefect.logging import configuration
+
+    # Prefect sets its handlers up on first import; do it now so they can be given the filter
+    # (a later setup is incremental and keeps them).
+    if not configuration.PROCESS_LOGGING_CONFIG:
+        configuration.setup_logging()
+
+    # Prefect's console handler sits on the root logger; its API handlers keep the traceback.
+    for handler in [*logging.getLogger().handlers, *logging.getLogger("prefect").handlers]:
         if not any(isinstance(f, _NoTracebacks) for f in handler.filters):
             handler.addFilter(_NoTracebacks())
 
@@ -416,9 +428,8 @@ def gc(
 
     with _user_errors():
         report = collect_garbage(open_store(store), timedelta(hours=older_than), dry_run=dry_run)
-    prefix = "would be " if dry_run else ""
-    for line in report.lines():
-        console.print(line.replace("removed", f"{prefix}removed", 1) if dry_run else line, markup=False, soft_wrap=True)
+    for line in report.lines(dry_run=dry_run):
+        console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command()

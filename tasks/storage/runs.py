@@ -275,14 +275,15 @@ class GcReport:
     kept_recent: list[str] = field(default_factory=list)
     cache_records: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
+    def lines(self, *, dry_run: bool = False) -> list[str]:
         """One line per removed run and a total, for the command line."""
-        out = [f"removed run {rid}: {len(keys)} object(s)" for rid, keys in sorted(self.removed.items())]
+        did, done = ("would remove", "would be removed") if dry_run else ("removed", "removed")
+        out = [f"{did} run {rid}: {len(keys)} object(s)" for rid, keys in sorted(self.removed.items())]
         out += [f"kept incomplete run {rid}: younger than the age limit" for rid in self.kept_recent]
         if self.cache_records:
-            out.append(f"removed {len(self.cache_records)} step cache record(s) naming removed objects")
+            out.append(f"{did} {len(self.cache_records)} step cache record(s) naming removed objects")
         total = sum(len(v) for v in self.removed.values())
-        out.append(f"{total} object(s) removed" if total else "nothing to remove")
+        out.append(f"{total} object(s) {done}" if total else "nothing to remove")
         return out
 
 
