@@ -93,14 +93,34 @@ def published_texts(store_url: str, keys: list[str]) -> dict[str, str]:
     return texts
 
 
+_TOKEN = re.compile(r"[\w.+@-]+")
+
+
+def _tokens(text: str) -> set[str]:
+    """Every word-like token of a text, lower-cased, also without edge punctuation."""
+    found = set()
+    for token in _TOKEN.findall(text.lower()):
+        found.add(token)
+        found.add(token.strip(".-+@"))
+    return found
+
+
 def _leaks(texts: dict[str, str], identifiers: dict[str, set[str]]) -> list[str]:
+    """Where an identifier appears as a whole token (or, for several words, as a phrase)."""
     leaks = []
+    tokens = {key: _tokens(text) for key, text in texts.items()}
+    lowered = {key: text.lower() for key, text in texts.items()}
     for kind, values in identifiers.items():
         for value in sorted(values):
-            pattern = re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])", re.IGNORECASE)
-            for key, text in texts.items():
-                if pattern.search(text):
-                    leaks.append(f"{kind} {value!r} in {key}")
+            low = value.strip().lower()
+            if not low:
+                continue
+            if _TOKEN.fullmatch(low):
+                hits = [key for key, toks in tokens.items() if low in toks]
+            else:
+                phrase = re.compile(rf"(?<![\w-]){re.escape(low)}(?![\w-])")
+                hits = [key for key, text in lowered.items() if low in text and phrase.search(text)]
+            leaks.extend(f"{kind} {value!r} in {key}" for key in hits)
     return leaks
 
 
