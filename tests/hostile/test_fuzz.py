@@ -91,7 +91,9 @@ VALID_QDE = qde(source(selection(0, 5)))
 @given(st.one_of(
     mutations(_zip({"project.qde": VALID_QDE})),
     mutations(VALID_QDE).map(lambda xml: _zip({"project.qde": xml})),
-    st.dictionaries(st.text(min_size=1, max_size=20), st.binary(max_size=50), max_size=4).map(_zip),
+    # Member names zipfile can write, '..' and absolute ones included.
+    st.dictionaries(st.from_regex(r"/?[a-z0-9_.-]{1,8}(/[a-z0-9_.-]{1,8}){0,2}", fullmatch=True),
+                    st.binary(max_size=50), max_size=4).map(_zip),
 ))
 def test_qdpx_reader(data: bytes) -> None:
     try:
