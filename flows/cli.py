@@ -68,13 +68,12 @@ def _error(message: str) -> None:
 
 def friendly_error(exc: BaseException) -> tuple[str, int]:
     """One line (or a short block) a user can act on, and the exit code, for a failure."""
+    from flows.study import StudyRunFailed
     from schemas.study_config import ConfigError
     from tasks.ingest.errors import InputError, InputErrors
     from tasks.privacy import PseudonymKeyMissing
     from tasks.storage.runs import PseudonymKeyChanged
     from tasks.storage.store import StoreError, StoreUnavailable
-
-    from flows.study import StudyRunFailed
 
     if isinstance(exc, ConfigError | PseudonymKeyChanged | PseudonymKeyMissing):
         return str(exc), 2
@@ -232,8 +231,8 @@ def ephemeral_api() -> Iterator[int | None]:
     try:
         yield pid
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         server.stop()
         record.unlink(missing_ok=True)
 

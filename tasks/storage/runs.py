@@ -349,7 +349,7 @@ def _cache_records_naming(store: ObjectStore, keys: set[str]) -> list[str]:
     found = []
     for cache_key in store.list(STEP_CACHE_PREFIX):
         try:
-            result = ResultRecord.deserialize(store.get(cache_key)).result
+            result: object = ResultRecord.deserialize(store.get(cache_key)).result
         except Exception:  # noqa: BLE001 - a record we cannot read is left alone
             continue
         outputs = getattr(result, "outputs", None) or []

@@ -15,6 +15,7 @@ from tasks.pipeline import phase_inputs
 from tasks.privacy import key_fingerprint, pseudonym_key_for
 from tasks.redaction import redact, redaction_pattern
 from tasks.step import RunFacts
+from tasks.storage.catalog import quarantine_prefix
 from tasks.storage.runs import (
     check_key_fingerprint,
     code_version,
@@ -29,7 +30,6 @@ from tasks.storage.runs import (
     read_latest,
     utc_now_iso,
 )
-from tasks.storage.catalog import quarantine_prefix
 from tasks.storage.store import open_store, sha256_hex
 
 DATA_ARRIVED = "studyflow.data.arrived"

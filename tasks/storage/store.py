@@ -24,10 +24,10 @@ import json
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
@@ -175,6 +175,10 @@ class _StagingStore(ABC):
     @abstractmethod
     def _delete_at(self, key: str) -> None:
         """Remove the object at a physical key (absent is fine)."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under a prefix, sorted."""
 
     def put(self, key: str, data: bytes, *, metadata: dict[str, str] | None = None) -> ObjectInfo:
         """Create an object; same content again is a no-op, different content raises."""

@@ -7,6 +7,7 @@ the server keeps its objects so the test can look at what the failed run left.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.storage.runs import collect_garbage, list_manifests, publish_run, read_latest
-from tasks.storage.store import StoreUnavailable, clear_store_cache, open_store
+from tasks.storage.runs import collect_garbage, list_manifests, read_latest
+from tasks.storage.store import clear_store_cache, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,10 +53,8 @@ class Proxy:
             self.listener.close()
             self.listener = None
         for conn in self.conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
         self.conns.clear()
 
@@ -79,10 +78,8 @@ class Proxy:
             pass
         finally:
             for s in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 @pytest.mark.integration

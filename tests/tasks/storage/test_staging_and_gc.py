@@ -9,7 +9,13 @@ import pytest
 
 from schemas.manifest import InputRecord, Manifest, OutputRecord, PhaseRecord
 from schemas.phases import PHASES
-from tasks.storage.runs import collect_garbage, list_manifests, publish_run, read_latest, run_started
+from tasks.storage.runs import (
+    collect_garbage,
+    list_manifests,
+    publish_run,
+    read_latest,
+    run_started,
+)
 from tasks.storage.store import ObjectStore, open_store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
