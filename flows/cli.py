@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,15 +46,195 @@ TaskRunnerOpt = Annotated[
 ]
 
 
+# Set by the --debug option: show tracebacks (and Prefect's own) instead of one clear line.
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks when something fails.")] = False,
+) -> None:
+    """studyflow: run a four-phase mixed-methods study as one reproducible Prefect pipeline."""
+    _DEBUG["on"] = debug
+    # A `study` process killed with SIGKILL could not end its API server: the next start does.
+    with contextlib.suppress(Exception):
+        reap_orphan_servers()
+
+
 def _error(message: str) -> None:
     # markup=False: error messages quote user text such as "role_codes['1']".
     console.print(message, style="red", markup=False, soft_wrap=True)
+
+
+def friendly_error(exc: BaseException) -> tuple[str, int]:
+    """One line (or a short block) a user can act on, and the exit code, for a failure."""
+    from flows.study import StudyRunFailed
+    from schemas.study_config import ConfigError
+    from tasks.ingest.errors import InputError, InputErrors
+    from tasks.privacy import PseudonymKeyMissing
+    from tasks.storage.runs import PseudonymKeyChanged
+    from tasks.storage.store import StoreError, StoreUnavailable
+
+    if isinstance(exc, ConfigError | PseudonymKeyChanged | PseudonymKeyMissing):
+        return str(exc), 2
+    if isinstance(exc, StudyRunFailed):
+        return str(exc), 1
+    if isinstance(exc, StoreUnavailable):
+        return f"store unavailable: {exc}. Nothing was published; run again when the store is back.", 1
+    if isinstance(exc, StoreError):
+        return f"store error: {exc}", 1
+    if isinstance(exc, InputError | InputErrors):
+        return str(exc), 1
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read (RecursionError); run with --debug to see where", 1
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted: nothing was published by this run", 130
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text} (run with --debug for the traceback)", 1
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn any failure into one clear message and an exit code; --debug re-raises it."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every failure gets a message
+        if _DEBUG["on"]:
+            raise
+        message, code = friendly_error(exc)
+        _error(message)
+        raise typer.Exit(code) from None
+
+
+class _NoTracebacks(logging.Filter):
+    """On the console, without --debug: no tracebacks, and no per-task failure lines (the command
+    reports the failure itself, in one line). The Prefect API still records everything."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _DEBUG["on"]:
+            return True
+        if record.levelno >= logging.ERROR and record.name.startswith(("prefect.task_runs", "prefect.flow_runs")):
+            return False
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 def _quiet_prefect() -> None:
     # Embedded defaults: Prefect's ephemeral API and no telemetry unless the user set otherwise.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.logging import configuration
+
+    # Prefect sets its handlers up on first import; do it now so they can be given the filter
+    # (a later setup is incremental and keeps them).
+    if not configuration.PROCESS_LOGGING_CONFIG:
+        configuration.setup_logging()
+
+    # Prefect's console handler sits on the root logger; its API handlers keep the traceback.
+    for handler in [*logging.getLogger().handlers, *logging.getLogger("prefect").handlers]:
+        if not any(isinstance(f, _NoTracebacks) for f in handler.filters):
+            handler.addFilter(_NoTracebacks())
+
+
+# The ephemeral API server Prefect starts for a CLI run is recorded here (server pid, owner pid),
+# so a later start can end one whose CLI was killed (SIGKILL leaves no chance to clean up).
+_SERVER_MARK = "prefect.server.api.server:create_app"
+
+
+def _servers_dir() -> Path:
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home) / "studyflow-servers"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def reap_orphan_servers() -> list[int]:
+    """End ephemeral API servers left by `study` processes that died; returns their pids."""
+    ended: list[int] = []
+    folder = _servers_dir()
+    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            info = json.loads(record.read_text())
+            owner, server = int(info["owner"]), int(info["server"])
+        except (OSError, ValueError, KeyError, TypeError):
+            record.unlink(missing_ok=True)
+            continue
+        if _alive(owner) and owner != os.getpid():
+            continue
+        # Only a process that is still that server is ended (pids are reused).
+        if _alive(server) and _SERVER_MARK in _cmdline(server):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server, signal.SIGTERM)
+            ended.append(server)
+        record.unlink(missing_ok=True)
+    return ended
+
+
+@contextlib.contextmanager
+def ephemeral_api() -> Iterator[int | None]:
+    """Prefect's ephemeral API server for this command, ended with it (also on SIGINT/SIGTERM).
+
+    Yields the server's pid, or None when PREFECT_API_URL names a server (nothing is started).
+    """
+    from prefect.settings import get_current_settings
+
+    reap_orphan_servers()
+    if get_current_settings().api.url:
+        yield None
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    # The same instance Prefect's clients use (they call SubprocessASGIServer() too).
+    server = SubprocessASGIServer()
+    # A busy machine can take longer than Prefect's default 20 s to start the server.
+    server.start(timeout=max(get_current_settings().server.ephemeral.startup_timeout_seconds, 90))
+    pid = server.server_process.pid if server.server_process else None
+    record = _servers_dir() / f"{os.getpid()}.json"
+    if pid is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"owner": os.getpid(), "server": pid}))
+
+    def _end(signum: int, frame: FrameType | None) -> None:
+        # Stop the server, then leave at once: the engine would otherwise go on calling the API it
+        # no longer has. Nothing half-done is visible: a run is published whole (manifest last)
+        # or not at all, and what it staged is removed by `study gc`.
+        server.stop()
+        record.unlink(missing_ok=True)
+        name = signal.Signals(signum).name
+        _error(f"interrupted ({name}): this run published nothing; its API server was stopped")
+        console.file.flush()
+        os._exit(130 if signum == signal.SIGINT else 128 + signum)
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread (e.g. under a test runner)
+            previous[sig] = signal.signal(sig, _end)
+    try:
+        yield pid
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.stop()
+        record.unlink(missing_ok=True)
 
 
 @app.command("demo-data")
@@ -60,7 +246,7 @@ def demo_data(
     """Write the bundled CCG demo study (inputs in real export formats plus study.yaml)."""
     from tasks.demo.generator import generate_demo_study
 
-    with console.status(f"Generating the demo study (seed {seed}, scale {scale}) …"):
+    with _user_errors(), console.status(f"Generating the demo study (seed {seed}, scale {scale}) …"):
         demo = generate_demo_study(out, seed=seed, scale=scale)
     console.print(f"[green]Demo study written[/green] to {out}  (config: {demo.config_path})")
 
@@ -69,10 +255,8 @@ def _run(
     config: Path, store: str, phases: list[str] | None, task_runner: str | None = None, new_key: bool = False
 ) -> None:
     _quiet_prefect()
-    from flows.study import StudyRunFailed, study_flow
+    from flows.study import study_flow
     from schemas.study_config import TASK_RUNNER, ConfigError, load_study_config
-    from tasks.privacy import PseudonymKeyMissing
-    from tasks.storage.runs import PseudonymKeyChanged
 
     if task_runner is not None and not TASK_RUNNER.match(task_runner):
         _error(f"--task-runner {task_runner!r}: expected threads, dask or dask=tcp://HOST:PORT")
@@ -82,15 +266,8 @@ def _run(
     except ConfigError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
-    try:
-        with console.status(f"Running the study in {config} (phases that changed) …"):
-            manifest = study_flow(str(config), store, phases, task_runner, new_key)
-    except (PseudonymKeyChanged, PseudonymKeyMissing) as exc:
-        _error(str(exc))
-        raise typer.Exit(2) from None
-    except StudyRunFailed as exc:
-        _error(str(exc))
-        raise typer.Exit(1) from None
+    with _user_errors(), ephemeral_api(), console.status(f"Running the study in {config} (phases that changed) …"):
+        manifest = study_flow(str(config), store, phases, task_runner, new_key)
     from tasks.storage.runs import read_latest
     from tasks.storage.store import open_store as _open
 
@@ -168,9 +345,10 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
     from tasks.storage.runs import list_manifests, read_latest
     from tasks.storage.store import open_store
 
-    st = open_store(store)
-    latest, _ = read_latest(st)
-    manifests = list_manifests(st)
+    with _user_errors():
+        st = open_store(store)
+        latest, _ = read_latest(st)
+        manifests = list_manifests(st)
     if not manifests:
         console.print(f"No runs in {st.url} yet.", markup=False, soft_wrap=True)
         return
@@ -200,7 +378,8 @@ def watch(
     _quiet_prefect()
     from flows.watch import watch_flow
 
-    labels = watch_flow(str(config), store)
+    with _user_errors(), ephemeral_api():
+        labels = watch_flow(str(config), store)
     if not labels:
         console.print("Nothing to announce: no new or changed input since the last complete run "
                       "(or it was announced already; see the notes above).", soft_wrap=True)
@@ -308,6 +487,30 @@ def server(
     sys.stdout.flush()
     # Replace this process, so Ctrl-C or SIGTERM reaches the server itself.
     os.execve(prefect, [prefect, "server", "start", "--host", host, "--port", str(port)], env)
+
+
+@app.command()
+def gc(
+    store: StoreOpt = DEFAULT_STORE,
+    older_than: Annotated[
+        float, typer.Option("--older-than", min=0, help="Only runs started more than this many hours ago.")
+    ] = 24.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove what incomplete runs left in the store (staged outputs, quarantine copies) and say what.
+
+    Objects any complete run's manifest names are always kept, also when a cached step reused
+    them from an earlier, incomplete run. Runs younger than --older-than may still be running.
+    """
+    from datetime import timedelta
+
+    from tasks.storage.runs import collect_garbage
+    from tasks.storage.store import open_store
+
+    with _user_errors():
+        report = collect_garbage(open_store(store), timedelta(hours=older_than), dry_run=dry_run)
+    for line in report.lines(dry_run=dry_run):
+        console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -59,6 +59,8 @@ class Manifest(_Frozen):
     outputs: list[OutputRecord]
     previous_run: str | None = None
     complete: bool
+    # Rows and files this run quarantined (keys under quarantine/<run-id>/, same store and rules).
+    quarantine: list[str] = Field(default_factory=list)
 
     def output(self, dataset: str) -> OutputRecord:
         """The record of one output dataset."""

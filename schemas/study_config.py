@@ -7,7 +7,9 @@ load, with errors that name the key and what was expected.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +22,10 @@ from schemas.phases import PhaseName
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 VariableType = Literal["single_choice", "multiple_choice", "likert", "numeric", "free_text"]
 Severity = Literal["error", "warn"]
+
+
+class ConfigError(ValueError):
+    """study.yaml is invalid; the message names each key and what was expected."""
 
 
 class _Strict(BaseModel):
@@ -394,8 +400,16 @@ class StudyConfig(_Strict):
     triangulation: TriangulationConfig = Field(default_factory=TriangulationConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    # Folders outside the study folder that inputs may also come from (absolute, or relative to
+    # study.yaml). Without it, every input must resolve inside the study folder.
+    inputs_root: list[str] = Field(default_factory=list)
     # Directory of study.yaml; relative input paths resolve against it. Set by the loader.
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("inputs_root", mode="before")
+    @classmethod
+    def _roots_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _references(self) -> StudyConfig:
@@ -416,9 +430,79 @@ class StudyConfig(_Strict):
             return sorted(p for p in root.glob(rel) if p.is_file())
         return [root / rel]
 
+    def allowed_roots(self) -> list[Path]:
+        """Folders inputs may come from: the study folder plus `inputs_root`, symlinks resolved."""
+        roots = [self.base_dir.resolve()]
+        for entry in self.inputs_root:
+            root = Path(entry) if Path(entry).is_absolute() else self.base_dir / entry
+            roots.append(root.resolve())
+        return roots
 
-class ConfigError(ValueError):
-    """study.yaml is invalid; the message names each key and what was expected."""
+    def input_files(self, key: str, pattern: str) -> list[Path]:
+        """The files an input key names, each confined to the allowed folders (resolved paths).
+
+        Refused, with an InputPathError naming the study.yaml key and the path: an absolute path
+        or a symlink leading outside the study folder (and `inputs_root`), anything under /proc,
+        /sys or /dev, and anything that is not a regular file (devices, FIFOs, sockets).
+        """
+        roots = self.allowed_roots()
+        if Path(pattern).is_absolute() and not any(Path(pattern).is_relative_to(r) for r in roots):
+            raise InputPathError(key, pattern, "absolute paths are not allowed; give a path relative "
+                                 "to study.yaml, or list its folder in inputs_root")
+        found: list[Path] = []
+        for path in self.resolve(pattern) if any(c in pattern for c in "*?[") else self._literal(pattern):
+            found.append(confine_path(key, pattern, path, roots))
+        return found
+
+    def _literal(self, pattern: str) -> list[Path]:
+        path = Path(pattern) if Path(pattern).is_absolute() else self.base_dir / pattern
+        # lexists: a dangling or looping symlink is reported, not taken for a missing file.
+        return [path] if os.path.lexists(path) else []
+
+
+# Pseudo-file systems: never study data, and reading them can leak the process's secrets.
+_SYSTEM_DIRS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+class InputPathError(ConfigError):
+    """An input path in study.yaml leads somewhere inputs may not come from."""
+
+    def __init__(self, key: str, path: str, rule: str) -> None:
+        super().__init__(f"study.yaml {key}: {path!r}: {rule}")
+        self.key, self.path, self.rule = key, path, rule
+
+
+def confine_path(key: str, pattern: str, path: Path, roots: list[Path]) -> Path:
+    """`path` resolved (symlinks followed) if it is a regular file inside one of `roots`."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
+        raise InputPathError(key, pattern, f"cannot be resolved ({exc.__class__.__name__}: {exc})") from None
+    if any(real == d or real.is_relative_to(d) for d in _SYSTEM_DIRS):
+        raise InputPathError(key, pattern, f"resolves to {real}, a system file; inputs must be data files")
+    if not any(real.is_relative_to(r) for r in roots):
+        via = " through a symlink" if real != Path(os.path.normpath(path.absolute())) else ""
+        raise InputPathError(
+            key, pattern,
+            f"leads outside the study folder{via} (to {real}); inputs must stay inside "
+            f"{roots[0]}, or their folder must be listed in inputs_root",
+        )
+    mode = real.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a file")
+        raise InputPathError(key, pattern, f"is {kind}, not a regular file")
+    return real
+
+
+def read_confined(path: Path) -> bytes:
+    """Bytes of a confined input, opened without following a symlink swapped in since the check."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return fh.read()
 
 
 def _format_errors(path: Path, exc: ValidationError) -> str:
@@ -444,6 +528,28 @@ def parse_study_config(data: dict[str, Any], path: Path) -> StudyConfig:
     return cfg.model_copy(update={"base_dir": path.resolve().parent})
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML says keys are unique;
+    PyYAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                hash(key)
+            except TypeError:
+                break  # unhashable keys are refused by the base constructor
+            if key in seen:
+                first = seen[key].start_mark
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"duplicate key {key!r} (first given on line {first.line + 1})", key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_study_config(path: str | Path) -> StudyConfig:
     """Read and validate a study.yaml file."""
     path = Path(path)
@@ -451,8 +557,10 @@ def load_study_config(path: str | Path) -> StudyConfig:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: study configuration not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: byte {exc.start}: study.yaml must be UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

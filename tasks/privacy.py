@@ -7,7 +7,10 @@ Where the pseudonymisation key comes from, first found wins:
 3. only when `study.demo: true` (the embedded demo): a local key file anchored to the study,
    `<study dir>/.studyflow/secrets/<study-id>.pseudonym.key`, created once with mode 0600.
 
-Anything else refuses with a message naming the variable and the block looked for. The key
+Anything else refuses with a message naming the variable and the block looked for. So does a
+value that does not look like a key (`check_key_strength`: at least 32 bytes of entropy, e.g.
+`python -c "import secrets; print(secrets.token_hex(32))"`), so that naming an ordinary variable
+such as PATH by mistake cannot make it the key. The key
 itself is never a task or flow parameter, never logged, never written to the store or an
 artifact: only its fingerprint (a keyed hash of a fixed text) is.
 """
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +39,54 @@ _FINGERPRINT_TEXT = "studyflow-key-fingerprint"
 
 class PseudonymKeyMissing(RuntimeError):
     """No pseudonymisation key could be found for a study."""
+
+
+class PseudonymKeyWeak(PseudonymKeyMissing):
+    """The value found is not a key: too short, too regular, or shaped like a path or prose."""
+
+
+# A key must carry at least this much entropy (32 bytes), estimated from its alphabet and length.
+MIN_KEY_BITS = 256
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+_GENERATE = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+def key_entropy_bits(value: str) -> float:
+    """A generous estimate of a key's entropy: length times bits per character of its alphabet
+    (hex 4, base64 6, other printable 6.55); 0 for a value that is repetitive."""
+    text = value.strip()
+    if not text:
+        return 0.0
+    alphabet = 16 if _HEX.fullmatch(text) else 64 if _BASE64.fullmatch(text) else 94
+    symbols = len(text.rstrip("=")) if alphabet == 64 else len(text)
+    # Empirical entropy per character must be near its alphabet's: "aaaa…" or "abab…" is no key.
+    counts = [text.count(c) for c in set(text)]
+    empirical = -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
+    if empirical < 0.75 * math.log2(min(alphabet, len(text))):
+        return 0.0
+    return symbols * math.log2(alphabet)
+
+
+def check_key_strength(key: bytes, origin: str) -> None:
+    """Refuse a value that does not look like a key (see the module docstring); names its origin only."""
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    shaped = (
+        "it contains white space (prose is not a key)" if re.search(r"\s", text.strip())
+        else "it looks like a path or a list of paths" if text.startswith(("/", "~", "./")) or ":" in text
+        else ""
+    )
+    bits = key_entropy_bits(text) if not shaped else 0.0
+    if bits < MIN_KEY_BITS:
+        why = shaped or f"about {bits:.0f} bits of entropy, at least {MIN_KEY_BITS} (32 random bytes) are needed"
+        raise PseudonymKeyWeak(
+            f"the pseudonymisation key from {origin} does not look like a key: {why}. Put a random "
+            f"key there, e.g. the output of {_GENERATE}, and check that study.pseudonym_key_env names "
+            "the variable meant to hold the key."
+        )
 
 
 @dataclass(frozen=True)
@@ -112,13 +165,20 @@ def resolve_key(source: KeySource) -> ResolvedKey:
     """The key from its source: environment variable, then Secret block, then (demo only) file."""
     value = os.environ.get(source.env_name)
     if value:
-        return ResolvedKey(value.encode("utf-8"), f"environment variable {source.env_name}")
+        origin = f"environment variable {source.env_name}"
+        check_key_strength(value.encode("utf-8"), origin)
+        return ResolvedKey(value.encode("utf-8"), origin)
     if source.block_name:
         key = _from_block(source.block_name)
         if key:
-            return ResolvedKey(key, f"Prefect Secret block {source.block_name!r}")
+            origin = f"Prefect Secret block {source.block_name!r}"
+            check_key_strength(key, origin)
+            return ResolvedKey(key, origin)
     if source.demo_file is not None:
-        return ResolvedKey(_from_demo_file(source.demo_file), f"demo key file {source.demo_file}")
+        origin = f"demo key file {source.demo_file}"
+        key = _from_demo_file(source.demo_file)
+        check_key_strength(key, origin)
+        return ResolvedKey(key, origin)
     block = (
         f"the Prefect Secret block {source.block_name!r} does not exist"
         if source.block_name

@@ -1,6 +1,7 @@
 """Redaction of names and identifiers in text that will be published.
 
-Patterns, first match wins at a position: e-mail addresses → [email]; the study's `redact_terms`
+Patterns, first match wins at a position: known raw identifiers (participant codes), each
+replaced by its pseudonym (or [id] when none is given); e-mail addresses → [email]; the study's `redact_terms`
 (whole words, any case) → [redacted]; a title (Dr, Mr, Mrs, Ms, Miss, Mx, Prof, Professor, Sir,
 Dame, Cllr, Councillor) followed by capitalised names or initials → [name]; telephone numbers
 (leading 0 or +) → [phone]; UK-style postcodes → [postcode]. Placeholders never match again, so
@@ -10,11 +11,12 @@ redaction is idempotent. Used for qualitative quotes and for open survey answers
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
 PLACEHOLDERS = {
+    "ident": "[id]",
     "email": "[email]",
     "term": "[redacted]",
     "name": "[name]",
@@ -22,6 +24,8 @@ PLACEHOLDERS = {
     "postcode": "[postcode]",
 }
 PLACEHOLDER_PATTERN = r"\[(?:email|redacted|name|phone|postcode)\]"
+# An identifier is a whole token: "P-A-001" is not found inside "P-A-0012" or "XP-A-001".
+_TOKEN_EDGE_BEFORE, _TOKEN_EDGE_AFTER = r"(?<![\w-])", r"(?![\w-])"
 _TITLE = r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sir|Dame|Cllr|Councillor)"
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _NAME_WORD = rf"(?!{_TITLE}\b)[{_UPPER}](?:[^\W\d_]|['’-](?=[^\W\d_]))+"
@@ -32,27 +36,38 @@ _PHONE = r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(0\)[ .-]?)?|0)\d{2,4}[ .-]?\d{3,4}[ 
 _POSTCODE = rf"\b[{_UPPER}]{{1,2}}\d[A-Z\d]?[ ]?\d[ABD-HJLNP-UW-Z]{{2}}\b"
 
 
-def redaction_pattern(terms: Sequence[str] = ()) -> re.Pattern[str]:
-    """The combined redaction pattern for a study's listed terms."""
+def redaction_pattern(terms: Sequence[str] = (), identifiers: Mapping[str, str] | None = None) -> re.Pattern[str]:
+    """The combined redaction pattern for a study's listed terms and known raw identifiers."""
     listed = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
     term = "|".join(rf"(?<!\w){re.escape(t)}(?!\w)" for t in listed) or r"(?!x)x"
+    known = sorted({i.strip() for i in identifiers or () if i.strip()}, key=len, reverse=True)
+    ident = "|".join(re.escape(i) for i in known) or r"(?!x)x"
     return re.compile(
-        rf"(?P<email>{_EMAIL})|(?P<term>(?i:{term}))|(?P<name>{_NAME})|(?P<phone>{_PHONE})|(?P<postcode>{_POSTCODE})"
+        rf"(?P<ident>{_TOKEN_EDGE_BEFORE}(?i:{ident}){_TOKEN_EDGE_AFTER})|(?P<email>{_EMAIL})|(?P<term>(?i:{term}))|(?P<name>{_NAME})|(?P<phone>{_PHONE})|(?P<postcode>{_POSTCODE})"
     )
 
 
-def redact(text: str, pattern: re.Pattern[str]) -> tuple[str, list[tuple[int, int, int]]]:
-    """Redacted text and the replaced spans as (start, end, placeholder length) in the input."""
+def redact(
+    text: str, pattern: re.Pattern[str], replacements: Mapping[str, str] | None = None
+) -> tuple[str, list[tuple[int, int, int]]]:
+    """Redacted text and the replaced spans as (start, end, replacement length) in the input.
+
+    `replacements` gives each known identifier's pseudonym (matched in any case).
+    """
     spans: list[tuple[int, int, int]] = []
+    folded = {k.strip().casefold(): v for k, v in (replacements or {}).items()}
 
     def sub(match: re.Match[str]) -> str:
-        placeholder = PLACEHOLDERS[match.lastgroup or "name"]
+        group = match.lastgroup or "name"
+        placeholder = folded.get(match.group().casefold(), PLACEHOLDERS[group]) if group == "ident" else PLACEHOLDERS[group]
         spans.append((match.start(), match.end(), len(placeholder)))
         return placeholder
 
     return pattern.sub(sub, text), spans
 
 
-def redact_column(values: pl.Series, pattern: re.Pattern[str]) -> pl.Series:
+def redact_column(
+    values: pl.Series, pattern: re.Pattern[str], replacements: Mapping[str, str] | None = None
+) -> pl.Series:
     """A string column with every value redacted (nulls stay null)."""
-    return values.map_elements(lambda v: redact(v, pattern)[0], return_dtype=pl.String, skip_nulls=True)
+    return values.map_elements(lambda v: redact(v, pattern, replacements)[0], return_dtype=pl.String, skip_nulls=True)

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 # Tests never read a developer's real keys or send telemetry.
-os.environ["STUDYFLOW_PSEUDONYM_KEY"] = "test-only-pseudonym-key"
+# A fixed test key of 32 bytes (keys must carry that much entropy; see tasks/privacy.py).
+TEST_PSEUDONYM_KEY = "5e7a1c3f9b0d2e4a6c8f1b3d5e7a9c0f2b4d6e8a1c3f5b7d9e0a2c4f6b8d1e3a"
+os.environ["STUDYFLOW_PSEUDONYM_KEY"] = TEST_PSEUDONYM_KEY
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 

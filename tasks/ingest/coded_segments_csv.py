@@ -57,9 +57,19 @@ def read_coded_segments(data: bytes, name: str) -> CodedSegments:
         notes.append(f"columns are separated by {delimiter!r}, not ','")
 
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputError(
+                name, "last row", "the file is truncated: a quoted field is never closed",
+                "the file ends inside it; export or copy the file again",
+            ) from exc
         raise InputError(name, "whole file", "the file must be valid CSV", str(exc)) from exc
+    if len(records) > 1 and not text.endswith(("\n", "\r")) and 0 < len(records[-1]) < len(records[0]):
+        raise InputError(
+            name, f"row {len(records)}", "the file is truncated: its last row is cut off",
+            f"{len(records[-1])} of {len(records[0])} fields and no line end; export or copy the file again",
+        )
 
     header = [cell.strip().lower() for cell in records[0]]
     found = ", ".join(repr(cell) for cell in records[0])

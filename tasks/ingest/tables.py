@@ -54,10 +54,38 @@ def parse_csv_records(text: str, name: str, *, delimiter: str = ",") -> list[Csv
             records.append(CsvRecord(start, tuple(fields)))
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            # A quote opened on the last record and never closed: the file was cut off.
+            raise InputError(
+                name, f"line {start}", "fields must follow CSV quoting rules",
+                "the file is truncated: a quoted field opened here is never closed; export or copy "
+                "the file again",
+            ) from exc
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                name, f"line {start}", f"a field must not be longer than {csv.field_size_limit()} characters",
+                "a field this long is a broken export or not a table",
+            ) from exc
         raise InputError(
             name, f"line {start}", "fields must follow CSV quoting rules", str(exc)
         ) from exc
     return records
+
+
+def check_not_truncated(text: str, records: Sequence[CsvRecord], name: str) -> None:
+    """Refuse a file whose last row is cut off: no line end after it and fewer fields than the header.
+
+    Exports end every row with a line break, so a short last row without one is a cut-off file,
+    not a row someone left short on purpose.
+    """
+    if len(records) < 2 or text.endswith(("\n", "\r")):
+        return
+    last, width = records[-1], len(records[0].fields)
+    if 0 < len(last.fields) < width:
+        raise InputError(
+            name, f"line {last.line}", "the file is truncated: its last row is cut off",
+            f"{len(last.fields)} of {width} fields and no line end; export or copy the file again",
+        )
 
 
 def number_ranges(numbers: Iterable[int]) -> str:
@@ -158,6 +186,7 @@ def _read_delimited(data: bytes, name: str, delimiter: str) -> TableRead:
         # Excel in German and other comma-decimal locales saves "CSV" with semicolons.
         records = parse_csv_records(decoded.text, name, delimiter=";")
         notes.append("read as semicolon-separated (the header row has no commas)")
+    check_not_truncated(decoded.text, records, name)
     grid = [(r.line, [f.strip() for f in r.fields]) for r in records]
     return _build_table(grid, name, notes, unit="line")
 

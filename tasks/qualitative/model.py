@@ -56,6 +56,9 @@ class CodedModel:
     segments: pl.DataFrame
     cases: pl.DataFrame
     notes: tuple[str, ...] = field(default=())
+    # Raw participant codes -> their pseudonyms (set when build_model pseudonymised): redaction
+    # replaces a code quoted in a source's text or name by its pseudonym.
+    identifiers: Mapping[str, str] = field(default_factory=dict)
 
     def published_sources(self) -> pl.DataFrame:
         """The sources table without the source text."""
@@ -213,8 +216,13 @@ def build_model(
             "every source must name its site",
             pl.lit(f"set the source variable {variables.site!r} or a single-site case"),
         )
+    identifiers: dict[str, str] = {}
     if key is not None:
         participant = pseudonymise(sources.get_column("v_participant"), key, "P")
+        identifiers = {
+            raw: pseudo for raw, pseudo in zip(sources.get_column("v_participant").to_list(), participant.to_list(), strict=True)
+            if raw is not None and raw.strip()
+        }
     else:
         participant = sources.get_column("v_participant")
     sources = sources.with_columns(participant.alias("participant_pseudonym")).select(
@@ -283,6 +291,7 @@ def build_model(
         segments=segments,
         cases=cases.join(used, on="case", how="semi") if require_case else cases,
         notes=tuple(notes),
+        identifiers=identifiers,
     )
 
 
@@ -312,7 +321,8 @@ def combine(models: list[CodedModel], codebook: pl.DataFrame) -> CodedModel:
         "case", keep="first", maintain_order=True
     )
     notes = tuple(n for m in models for n in m.notes)
-    return CodedModel(codebook, sources, segments, cases, notes)
+    identifiers = {raw: pseudo for m in models for raw, pseudo in m.identifiers.items()}
+    return CodedModel(codebook, sources, segments, cases, notes, identifiers)
 
 
 def _guids(values: pl.Expr, kind: str, *prefix: str) -> pl.Expr:

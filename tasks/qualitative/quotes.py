@@ -47,12 +47,13 @@ def redact_model(model: CodedModel, terms: Sequence[str] = ()) -> CodedModel:
     Segments keep their original offsets as raw_start / raw_end (provenance in the
     researchers' own project); start / end / text refer to the redacted text.
     """
-    pattern = redaction_pattern(terms)
+    # Participant codes quoted in a text (or a source name) become their pseudonyms.
+    pattern = redaction_pattern(terms, model.identifiers)
     ids: list[str] = []
     texts: list[str] = []
     span_rows: list[tuple[str, int, int, int]] = []
     for source_id, text in model.sources.select("source_id", "text").iter_rows():
-        redacted, spans = redact(text or "", pattern)
+        redacted, spans = redact(text or "", pattern, model.identifiers)
         ids.append(source_id)
         texts.append(redacted)
         span_rows.extend((source_id, s, e, n) for s, e, n in spans)
@@ -62,7 +63,7 @@ def redact_model(model: CodedModel, terms: Sequence[str] = ()) -> CodedModel:
         .with_columns(
             pl.col("new_text").alias("text"),
             pl.col("new_text").str.len_chars().cast(pl.Int64).alias("length"),
-            redact_column(model.sources.get_column("name"), pattern).alias("name"),
+            redact_column(model.sources.get_column("name"), pattern, model.identifiers).alias("name"),
         )
         .drop("new_text")
     )

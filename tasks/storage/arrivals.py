@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from schemas.manifest import InputRecord, Manifest
-from schemas.study_config import StudyConfig
+from schemas.study_config import StudyConfig, read_confined
 from tasks.storage.catalog import (
     ARRIVALS_PREFIX,
     INBOX_PREFIX,
@@ -105,7 +105,7 @@ def declared_input_names(config: StudyConfig, store: ObjectStore | None = None) 
 
 
 def _folder_sha(path: Path | None) -> str | None:
-    return sha256_hex(path.read_bytes()) if path is not None and path.is_file() else None
+    return sha256_hex(read_confined(path)) if path is not None else None
 
 
 def record_arrival(
@@ -188,7 +188,7 @@ def ingest_current_inputs(store: ObjectStore, config: StudyConfig) -> list[Input
             records.append(current.arrival.input_record())
         else:
             assert current.path is not None
-            records.append(ingest_file(store, current.name, current.path.read_bytes(), current.path.name))
+            records.append(ingest_file(store, current.name, read_confined(current.path), current.path.name))
     return records
 
 

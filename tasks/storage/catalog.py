@@ -4,6 +4,8 @@ raw/<sha256>/<original-name>            inputs, write-once, content-addressed
 runs/<run-id>/<phase>/<name>.<ext>      a run's datasets (dataset "survey.w1.responses" lives at
                                         runs/<run-id>/survey/w1/responses.parquet)
 runs/<run-id>/manifest.json             the run's manifest, written last but one
+staging/runs/<run-id>/…                 where a run's objects are written until it completes
+                                        (the store seam reads them by their runs/ key)
 latest.json                             pointer to the last complete manifest, switched last
 quarantine/<run-id>/<name>.<ext>        rejected rows and files, with reasons
 review/<name>                           researcher-owned files the pipeline never overwrites
@@ -27,6 +29,8 @@ RUNS_PREFIX = "runs/"
 RAW_PREFIX = "raw/"
 REVIEW_PREFIX = "review/"
 STEP_CACHE_PREFIX = "cache/steps/"
+QUARANTINE_PREFIX = "quarantine/"
+STAGED_RUNS_PREFIX = "staging/runs/"
 
 _DATASET = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -71,7 +75,12 @@ def manifest_key(run_id: str) -> str:
 
 def quarantine_key(run_id: str, dataset: str, ext: str = "parquet") -> str:
     """Key of rows or a file quarantined by a run."""
-    return f"quarantine/{run_id}/{_dataset_path(dataset)}.{ext}"
+    return f"{QUARANTINE_PREFIX}{run_id}/{_dataset_path(dataset)}.{ext}"
+
+
+def quarantine_prefix(run_id: str) -> str:
+    """Prefix of everything a run quarantined."""
+    return f"{QUARANTINE_PREFIX}{run_id}/"
 
 
 def review_key(name: str) -> str:
@@ -114,3 +123,12 @@ def announcements_prefix(input_name: str, sha256: str) -> str:
 def announcement_key(input_name: str, sha256: str, attempt: int) -> str:
     """Key of the n-th announcement of one input's content."""
     return f"{announcements_prefix(input_name, sha256)}{attempt:04d}.json"
+
+
+def run_id_of(key: str) -> str | None:
+    """The run a stored key belongs to (runs/, staging/runs/ or quarantine/), else None."""
+    for prefix in (STAGED_RUNS_PREFIX, RUNS_PREFIX, QUARANTINE_PREFIX):
+        if key.startswith(prefix):
+            rest = key[len(prefix):]
+            return rest.split("/", 1)[0] if "/" in rest else None
+    return None

@@ -24,7 +24,7 @@ from tasks.storage.arrivals import (
     record_announcements,
     scan_inbox,
 )
-from tasks.storage.catalog import manifest_key
+from tasks.storage.catalog import manifest_key, quarantine_prefix
 from tasks.storage.runs import (
     LostLatestRace,
     check_key_fingerprint,
@@ -219,6 +219,7 @@ def finalise_run(
         outputs=outputs,
         previous_run=run.previous.run_id if run.previous else None,
         complete=complete,
+        quarantine=run.ctx.store().list(quarantine_prefix(run.ctx.run_id)),
     )
     store = run.ctx.store()
     try:

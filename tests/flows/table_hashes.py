@@ -45,7 +45,9 @@ def run_hashes(store_url: str, outputs: list) -> dict[str, str]:
 def _record(out_dir: Path) -> None:
     import os
 
-    os.environ["STUDYFLOW_PSEUDONYM_KEY"] = "test-only-pseudonym-key"
+    from tests.conftest import TEST_PSEUDONYM_KEY
+
+    os.environ["STUDYFLOW_PSEUDONYM_KEY"] = TEST_PSEUDONYM_KEY
     from flows.study import study_flow
     from tasks.demo.generator import generate_demo_study
 

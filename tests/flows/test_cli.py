@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -58,3 +59,59 @@ def test_runs_lists_full_run_ids_and_marks_latest(tmp_path: Path) -> None:
     assert "20260101T000000Z-aaaaaa " in result.output
     assert "20260102T000000Z-bbbbbb *" in result.output
     assert "5 completed" in result.output
+
+
+def _outside_study(demo_copy: Path) -> Path:
+    text = demo_copy.read_text()
+    sites = text.split("sites:\n", 1)[1].split("path: ", 1)[1].split("\n", 1)[0]
+    demo_copy.write_text(text.replace(f"path: {sites}", "path: /proc/self/environ", 1))
+    return demo_copy
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_input_outside_the_study_is_one_line_and_stores_nothing(demo_copy: Path, tmp_path: Path) -> None:
+    config = _outside_study(demo_copy)
+    result = runner.invoke(app, ["run", "--config", str(config), "--store", str(tmp_path / "store")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        "study.yaml sites.path: '/proc/self/environ': absolute paths are not allowed; give a path "
+        "relative to study.yaml, or list its folder in inputs_root"
+    )
+    assert not (tmp_path / "store" / "raw").exists()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_debug_shows_the_traceback(demo_copy: Path, tmp_path: Path) -> None:
+    from schemas.study_config import InputPathError
+
+    config = _outside_study(demo_copy)
+    result = runner.invoke(app, ["--debug", "run", "--config", str(config), "--store", str(tmp_path / "s")])
+    assert isinstance(result.exception, InputPathError)
+
+
+def test_friendly_errors_name_the_problem() -> None:
+    from flows.cli import friendly_error
+    from tasks.storage.store import StoreError, StoreUnavailable
+
+    assert friendly_error(StoreUnavailable("store s3://b could not be reached")) == (
+        "store unavailable: store s3://b could not be reached. Nothing was published; run again when the "
+        "store is back.", 1)
+    assert friendly_error(StoreError("the bucket 'b' does not exist")) == ("store error: the bucket 'b' does not exist", 1)
+    assert friendly_error(RecursionError("deep"))[0].startswith("input nested too deeply to read")
+    assert friendly_error(ValueError("bad\nsecond line")) == (
+        "ValueError: bad (run with --debug for the traceback)", 1)
+
+
+def test_gc_says_what_it_removed(tmp_path: Path) -> None:
+    from tasks.storage.store import open_store
+
+    store = open_store(str(tmp_path / "st"))
+    store.put("runs/20200101T000000Z-abcdef/survey/x.parquet", b"x")
+    store.put("quarantine/20200101T000000Z-abcdef/survey/w1/rows.parquet", b"q")
+    dry = runner.invoke(app, ["gc", "--store", str(tmp_path / "st"), "--dry-run"])
+    assert dry.exit_code == 0 and "would remove run 20200101T000000Z-abcdef: 2 object(s)" in dry.output
+    assert store.exists("runs/20200101T000000Z-abcdef/survey/x.parquet")
+    result = runner.invoke(app, ["gc", "--store", str(tmp_path / "st")])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["removed run 20200101T000000Z-abcdef: 2 object(s)", "2 object(s) removed"]
+    assert store.list() == []

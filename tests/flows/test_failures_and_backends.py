@@ -45,6 +45,7 @@ def test_corrupted_wave2_fails_only_wave2_and_keeps_latest(demo_run, tmp_path: P
     quarantined = store.list(f"quarantine/{failed.run_id}/")
     report = [k for k in quarantined if k.endswith(".report.json")]
     assert len(report) == 1 and len(quarantined) == 2
+    assert failed.quarantine == quarantined  # listed in the run's manifest
     import json
 
     detail = json.loads(store.get(report[0]))

@@ -14,12 +14,19 @@ import pytest
 
 from tasks.privacy import (
     PseudonymKeyMissing,
+    PseudonymKeyWeak,
+    check_key_strength,
     demo_key_file,
+    key_entropy_bits,
     load_pseudonym_key,
     pseudonym,
     pseudonym_key_for,
     pseudonymise,
 )
+
+# Keys of 32 random bytes (hex), as `secrets.token_hex(32)` makes them.
+FROM_ENV = "0d8f3b6a9c2e4f7a1b5d8e0c3f6a9b2d4e7f0a3c6b9d1e4f7a0c3e6b9d2f5a8c"
+FROM_BLOCK = "e2c4a6b8d0f1e3c5a7b9d1f3e5c7a9b0d2f4e6c8a0b1d3f5e7c9a1b3d5f7e9c0"
 
 
 def test_pseudonym_is_truncated_hmac_sha256() -> None:
@@ -37,8 +44,8 @@ def test_pseudonymise_series_keeps_nulls_and_name() -> None:
 def test_names_only_lookup_uses_the_variable_and_never_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MY_STUDY_KEY", "from-env")
-    assert load_pseudonym_key("MY_STUDY_KEY", "s") == b"from-env"
+    monkeypatch.setenv("MY_STUDY_KEY", FROM_ENV)
+    assert load_pseudonym_key("MY_STUDY_KEY", "s") == FROM_ENV.encode()
     monkeypatch.delenv("MY_STUDY_KEY")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(PseudonymKeyMissing, match="MY_STUDY_KEY"):
@@ -70,14 +77,14 @@ def test_the_demo_generator_marks_its_study_as_demo(demo_study: Path) -> None:
 
 
 def test_environment_variable_wins(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MY_STUDY_KEY", "from-env")
+    monkeypatch.setenv("MY_STUDY_KEY", FROM_ENV)
     cfg = _config(demo_copy, pseudonym_key_env="MY_STUDY_KEY", pseudonym_key_block="not-consulted")
     resolved = pseudonym_key_for(cfg)
-    assert resolved.key == b"from-env" and resolved.origin == "environment variable MY_STUDY_KEY"
-    assert "from-env" not in repr(resolved)
+    assert resolved.key == FROM_ENV.encode() and resolved.origin == "environment variable MY_STUDY_KEY"
+    assert FROM_ENV not in repr(resolved)
     # With the variable set, no demo key file is ever created.
     assert not (demo_copy.parent / ".studyflow").exists()
-    assert load_pseudonym_key("MY_STUDY_KEY", STUDY_ID) == b"from-env"
+    assert load_pseudonym_key("MY_STUDY_KEY", STUDY_ID) == FROM_ENV.encode()
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -85,16 +92,16 @@ def test_secret_block_is_used_without_the_variable(demo_copy: Path, monkeypatch:
     from prefect.blocks.system import Secret
 
     name = f"studyflow-test-key-{uuid.uuid4().hex[:8]}"
-    Secret(value="from-block").save(name)
+    Secret(value=FROM_BLOCK).save(name)
     _no_key_in_env(monkeypatch)
     cfg = _config(demo_copy, demo=False, pseudonym_key_block=name)
     resolved = pseudonym_key_for(cfg)
-    assert resolved.key == b"from-block" and name in resolved.origin
+    assert resolved.key == FROM_BLOCK.encode() and name in resolved.origin
     # Callers that know only the names find the block through the source seen for this study.
-    assert load_pseudonym_key("STUDYFLOW_PSEUDONYM_KEY", STUDY_ID) == b"from-block"
+    assert load_pseudonym_key("STUDYFLOW_PSEUDONYM_KEY", STUDY_ID) == FROM_BLOCK.encode()
     # The variable still wins over the block.
-    monkeypatch.setenv("STUDYFLOW_PSEUDONYM_KEY", "from-env")
-    assert pseudonym_key_for(cfg).key == b"from-env"
+    monkeypatch.setenv("STUDYFLOW_PSEUDONYM_KEY", FROM_ENV)
+    assert pseudonym_key_for(cfg).key == FROM_ENV.encode()
 
 
 def test_demo_key_file_is_anchored_to_the_study_folder(
@@ -135,3 +142,39 @@ def test_a_missing_block_is_named_in_the_refusal(demo_copy: Path, monkeypatch: p
     with pytest.raises(PseudonymKeyMissing, match="'no-such-studyflow-key' does not exist") as err:
         pseudonym_key_for(_config(demo_copy, demo=False, pseudonym_key_block="no-such-studyflow-key"))
     assert "STUDYFLOW_PSEUDONYM_KEY" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("test-only-pseudonym-key", "about 138 bits of entropy, at least 256"),
+        ("a" * 100, "about 0 bits of entropy"),
+        ("ab" * 64, "about 0 bits of entropy"),
+        ("/usr/local/bin:/usr/bin:/bin", "it looks like a path or a list of paths"),
+        ("/home/researcher", "it looks like a path or a list of paths"),
+        ("correct horse battery staple", "it contains white space"),
+        ("0d8f3b6a9c2e4f7a1b5d8e0c3f6a9b2d4e7f0a3c6b9d1e4f7a0c3e6b9d2f5a", "about 248 bits"),  # 31 bytes
+    ],
+)
+def test_values_that_are_not_keys_are_refused(value: str, reason: str) -> None:
+    with pytest.raises(PseudonymKeyWeak, match=r"^the pseudonymisation key from environment variable PATH does "
+                       r"not look like a key: " + reason.replace("(", r"\(")) as info:
+        check_key_strength(value.encode(), "environment variable PATH")
+    assert value not in str(info.value)  # the refusal never repeats the value
+
+
+def test_generated_keys_are_accepted() -> None:
+    import secrets
+
+    assert key_entropy_bits(FROM_ENV) == 256
+    assert key_entropy_bits(secrets.token_urlsafe(32)) >= 256
+    check_key_strength(secrets.token_hex(32).encode(), "x")
+
+
+def test_a_non_secret_variable_named_as_the_key_refuses_the_run(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = _config(demo_copy, pseudonym_key_env="PATH")
+    monkeypatch.setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
+    with pytest.raises(PseudonymKeyWeak, match=r"key from environment variable PATH does not look like a key"):
+        pseudonym_key_for(cfg)

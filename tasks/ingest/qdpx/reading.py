@@ -26,7 +26,7 @@ import defusedxml.ElementTree as SafeET
 import polars as pl
 
 from tasks.ingest.errors import InputError, InputErrors
-from tasks.ingest.qdpx.archive import open_archive, unsafe_member_path
+from tasks.ingest.qdpx.archive import QdpxLimits, open_archive, unsafe_member_path
 from tasks.ingest.qdpx.model import (
     CANONICAL_GUID_PATTERN,
     CODEBOOK_NAMESPACE,
@@ -112,7 +112,8 @@ def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
     """The root element; entity declarations and malformed XML raise InputError."""
     prefix = f"{member}: " if member else ""
     try:
-        return SafeET.fromstring(xml)
+        # No DTD at all: REFI-QDA files have none, and a DTD is how entity and DTD attacks start.
+        return SafeET.fromstring(xml, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
         raise InputError(
             file,
@@ -129,10 +130,16 @@ def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
 
 
 def read_qdpx(
-    data: bytes, name: str, *, strict: bool = False, max_uncompressed_bytes: int = 2_000_000_000
+    data: bytes, name: str, *, strict: bool = False, max_uncompressed_bytes: int | None = None,
+    limits: QdpxLimits | None = None,
 ) -> QdaProject:
-    """Read a REFI-QDA .qdpx archive (project.qde plus sources/) into a QdaProject."""
-    with open_archive(data, name, max_uncompressed_bytes) as reader:
+    """Read a REFI-QDA .qdpx archive (project.qde plus sources/) into a QdaProject.
+
+    `limits` bound what is inflated and parsed (default: QdpxLimits.from_env());
+    `max_uncompressed_bytes` overrides their total.
+    """
+    limits = limits or QdpxLimits.from_env()
+    with open_archive(data, name, max_uncompressed_bytes, limits) as reader:
         pre_notes: list[InputError] = []
         qde = "project.qde"
         if qde not in reader.members:
@@ -154,7 +161,7 @@ def read_qdpx(
             )
         xml = reader.read(qde) or b""
         return _ProjectReader(
-            xml, name, member=qde, fetch=reader.read, strict=strict, early=pre_notes
+            xml, name, member=qde, fetch=reader.read, strict=strict, early=pre_notes, limits=limits
         ).read()
 
 
@@ -171,9 +178,13 @@ def read_project_xml(
 
 
 def read_qdc_with_notes(
-    data: bytes, name: str, *, strict: bool = False
+    data: bytes, name: str, *, strict: bool = False, limits: QdpxLimits | None = None
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Read a REFI-QDA codebook (.qdc) into the codes table, with the lenient-mode notes."""
+    limits = limits or QdpxLimits.from_env()
+    if len(data) > limits.codebook_bytes:
+        raise InputError(name, "whole file", f"a codebook must not exceed {limits.codebook_bytes} bytes",
+                         f"it has {len(data)} (raise STUDYFLOW_QDC_MAX_MB for a larger one)")
     problems = _Problems(name, strict)
     root = _parse_xml(data, name, None)
     if _local(root.tag) != "CodeBook":
@@ -186,14 +197,14 @@ def read_qdc_with_notes(
     if codes is None:
         problems.deviation("/CodeBook", "CodeBook must contain Codes", "read as an empty codebook")
     else:
-        _read_codes(codes, "/CodeBook/Codes", "", None, "", 1, rows, problems)
+        _read_codes(codes, "/CodeBook/Codes", "", None, "", 1, rows, problems, max_depth=limits.code_depth)
     problems.raise_if_any()
     return table_from_rows(rows, CODES_SCHEMA), problems.all_notes()
 
 
-def read_qdc(data: bytes, name: str, *, strict: bool = False) -> pl.DataFrame:
+def read_qdc(data: bytes, name: str, *, strict: bool = False, limits: QdpxLimits | None = None) -> pl.DataFrame:
     """Read a REFI-QDA codebook (.qdc) into the codes table."""
-    return read_qdc_with_notes(data, name, strict=strict)[0]
+    return read_qdc_with_notes(data, name, strict=strict, limits=limits)[0]
 
 
 def _check_namespaces(root: ET.Element, expected: str, doc: str, problems: _Problems) -> None:
@@ -247,10 +258,20 @@ def _read_codes(
     rows: list[dict[str, Any]],
     problems: _Problems,
     seen: set[str] | None = None,
+    max_depth: int = QdpxLimits.code_depth,
 ) -> None:
     """Append a row per <Code> under parent, depth first, with its path and depth."""
     seen = set() if seen is None else seen
-    for i, element in enumerate(_children(parent, "Code"), 1):
+    children = _children(parent, "Code")
+    if children and depth > max_depth:
+        # A bound, not Python's recursion limit: the error names the file and where it went deep.
+        shown = xpath if len(xpath) <= 120 else f"{xpath[:60]}…{xpath[-50:]}"
+        raise InputError(
+            problems.file, f"{doc}{shown}/Code",
+            f"codes must not be nested more than {max_depth} levels deep",
+            "raise STUDYFLOW_QDPX_MAX_CODE_DEPTH for a deeper codebook",
+        )
+    for i, element in enumerate(children, 1):
         here = f"{xpath}/Code[{i}]"
         place = f"{doc}{here} (guid={element.get('guid')})"
         guid = _guid_attr(element, "guid", place, problems)
@@ -276,7 +297,7 @@ def _read_codes(
                 "depth": depth,
             }
         )
-        _read_codes(element, here, doc, guid, path, depth + 1, rows, problems, seen)
+        _read_codes(element, here, doc, guid, path, depth + 1, rows, problems, seen, max_depth)
 
 
 def _is_codable(element: ET.Element, place: str, problems: _Problems) -> bool:
@@ -329,7 +350,9 @@ class _ProjectReader:
         fetch: Callable[[str], bytes | None] | None,
         strict: bool,
         early: Iterable[InputError] = (),
+        limits: QdpxLimits | None = None,
     ) -> None:
+        self.limits = limits or QdpxLimits.from_env()
         self.xml = xml
         self.file = file
         self.member = member
@@ -376,6 +399,7 @@ class _ProjectReader:
                 1,
                 self.rows["codes"],
                 problems,
+                max_depth=self.limits.code_depth,
             )
             self.code_guids = {r["guid"] for r in self.rows["codes"] if r["guid"] is not None}
         self._variables(root)

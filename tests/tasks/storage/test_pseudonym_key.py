@@ -14,8 +14,8 @@ from tasks.storage.runs import PseudonymKeyChanged, check_key_fingerprint, publi
 from tasks.storage.steps import finalise_run, prepare_run
 from tasks.storage.store import open_store
 
-OLD_KEY = "the-key-of-earlier-runs"
-NEW_KEY = "a-different-key-0123456789"
+OLD_KEY = "7b1e6f0c2d9a4e8b5c3f1a0d6e2b9c4f8a1d3e5b7c9f0a2e4d6b8c1f3a5e7d9b"  # keys of 32 random bytes
+NEW_KEY = "c3a91f5e0b7d2c8e4f6a1b9d3e5c7f0a2b4d6e8f1a3c5e7b9d0f2a4c6e8b1d3f"
 
 
 def _store_with_earlier_run(root: Path, key: str) -> str:

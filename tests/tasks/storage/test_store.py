@@ -52,8 +52,15 @@ def test_objects_are_write_once(store: ObjectStore) -> None:
 def test_list_exists_and_missing(store: ObjectStore) -> None:
     for key in ("runs/r2/b.parquet", "runs/r1/a.parquet", "raw/x/y.csv"):
         store.put(key, key.encode())
+    # Run objects are staged: readable by their key, listed under runs/ once published.
+    assert store.list("runs/") == []
+    assert store.list("staging/") == ["staging/runs/r1/a.parquet", "staging/runs/r2/b.parquet"]
+    assert store.get("runs/r1/a.parquet") == b"runs/r1/a.parquet"
+    assert store.exists("runs/r1/a.parquet") and not store.is_published("runs/r1/a.parquet")
+    assert [store.publish(k) for k in ("runs/r2/b.parquet", "runs/r1/a.parquet")] == [True, True]
+    assert store.publish("runs/r1/a.parquet") is False
     assert store.list("runs/") == ["runs/r1/a.parquet", "runs/r2/b.parquet"]
-    assert store.list() == ["raw/x/y.csv", "runs/r1/a.parquet", "runs/r2/b.parquet"]
+    assert store.head("runs/r1/a.parquet").sha256 == sha256_hex(b"runs/r1/a.parquet")
     assert store.exists("raw/x/y.csv") and not store.exists("raw/x/z.csv")
     with pytest.raises(ObjectMissing, match="no object 'raw/x/z.csv'"):
         store.get("raw/x/z.csv")
@@ -115,3 +122,109 @@ def test_s3_prefix_isolates_studies(s3_bucket: str) -> None:
     a.put("raw/k.txt", b"A")
     assert b.list() == []
     assert a.list() == ["raw/k.txt"]
+
+
+def test_published_object_stays_write_once(store: ObjectStore) -> None:
+    store.put("runs/r1/a.parquet", b"one")
+    store.publish("runs/r1/a.parquet")
+    assert store.put("runs/r1/a.parquet", b"one").sha256 == sha256_hex(b"one")
+    with pytest.raises(ObjectExists, match="runs/r1/a.parquet already exists"):
+        store.put("runs/r1/a.parquet", b"two")
+
+
+def test_publish_of_an_unknown_object_is_refused(store: ObjectStore) -> None:
+    with pytest.raises(ObjectMissing, match="neither published nor staged"):
+        store.publish("runs/r1/none.parquet")
+
+
+@pytest.mark.parametrize("key", ["raw/abc/wave1.csv", "review/notes.csv", "inbox/x.csv", "latest.json"])
+def test_inputs_reviews_and_latest_are_never_deleted(store: ObjectStore, key: str) -> None:
+    store.put(key, b"x") if key != "latest.json" else store.swap(key, b"x", expected_version=None)
+    with pytest.raises(StoreError, match="never deleted"):
+        store.delete(key)
+    assert store.get(key) == b"x"
+
+
+def test_delete_removes_a_staged_object(store: ObjectStore) -> None:
+    store.put("runs/r1/a.parquet", b"one")
+    store.delete("staging/runs/r1/a.parquet")
+    assert not store.exists("runs/r1/a.parquet") and store.list() == []
+
+
+def _raw_head(bucket: str, key: str) -> dict[str, object]:
+    import boto3
+
+    return boto3.client("s3").head_object(Bucket=bucket, Key=key)
+
+
+def test_s3_writes_request_sse_s3_by_default(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.storage.store import clear_store_cache
+
+    monkeypatch.delenv("STUDYFLOW_S3_KMS_KEY_ID", raising=False)
+    clear_store_cache()
+    st = open_store(f"s3://{s3_bucket}/study")
+    st.put("raw/a/x.csv", b"x")
+    st.put("runs/r1/y.parquet", b"y")
+    st.publish("runs/r1/y.parquet")
+    st.swap("latest.json", b"{}", expected_version=None)
+    for key in ("raw/a/x.csv", "staging/runs/r1/y.parquet", "runs/r1/y.parquet", "latest.json"):
+        assert _raw_head(s3_bucket, f"study/{key}")["ServerSideEncryption"] == "AES256", key
+
+
+def test_s3_writes_request_sse_kms_when_a_key_is_configured(
+    s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from tasks.storage.store import clear_store_cache
+
+    key_id = boto3.client("kms").create_key(Description="studyflow test")["KeyMetadata"]["KeyId"]
+    monkeypatch.setenv("STUDYFLOW_S3_KMS_KEY_ID", key_id)
+    clear_store_cache()
+    st = open_store(f"s3://{s3_bucket}/study")
+    st.put("raw/a/x.csv", b"x")
+    head = _raw_head(s3_bucket, "study/raw/a/x.csv")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert str(head["SSEKMSKeyId"]).endswith(key_id)
+    assert st.get("raw/a/x.csv") == b"x"
+
+
+def test_s3_missing_bucket_is_one_clear_error(s3_env: str) -> None:
+    st = open_store("s3://no-such-bucket-studyflow/p")
+    with pytest.raises(StoreError, match=r"the bucket 'no-such-bucket-studyflow' does not exist") as info:
+        st.put("raw/a/x.csv", b"x")
+    assert not isinstance(info.value, ObjectMissing)
+
+
+def test_s3_unreachable_store_is_retried_then_reported(
+    s3_env: str, monkeypatch: pytest.MonkeyPatch, free_port
+) -> None:
+    import botocore.endpoint
+
+    from tasks.storage.store import StoreUnavailable, clear_store_cache, is_transient
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("STUDYFLOW_S3_MAX_ATTEMPTS", "3")
+    clear_store_cache()
+    sends: list[int] = []
+    original = botocore.endpoint.Endpoint._send
+
+    def counting(self, request):  # type: ignore[no-untyped-def]
+        sends.append(1)
+        return original(self, request)
+
+    monkeypatch.setattr(botocore.endpoint.Endpoint, "_send", counting)
+    st = open_store("s3://any-bucket/p")
+    with pytest.raises(StoreUnavailable, match=r"could not be reached to get_object raw/a/x.csv after 3 attempts") as info:
+        st.get("raw/a/x.csv")
+    assert len(sends) == 3
+    assert is_transient(info.value)
+
+
+def test_attempts_setting_is_checked(monkeypatch: pytest.MonkeyPatch, s3_env: str) -> None:
+    from tasks.storage.store import clear_store_cache
+
+    monkeypatch.setenv("STUDYFLOW_S3_MAX_ATTEMPTS", "lots")
+    clear_store_cache()
+    with pytest.raises(StoreError, match=r"STUDYFLOW_S3_MAX_ATTEMPTS='lots': expected a whole number from 1 to 20"):
+        open_store("s3://b/p")

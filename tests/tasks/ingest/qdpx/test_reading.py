@@ -298,7 +298,7 @@ def test_billion_laughs_is_refused() -> None:
     with pytest.raises(
         InputError,
         match=r"^bomb.qdpx: project.qde: XML prolog: XML must not declare entities or load external "
-        r"resources \(refused as unsafe\) \(EntitiesForbidden\)$",
+        r"resources \(refused as unsafe\) \(DTDForbidden\)$",
     ):
         read_qdpx(make_zip({"project.qde": BILLION_LAUGHS}), "bomb.qdpx")
     bomb_codebook = BILLION_LAUGHS.replace(b"<Project", b"<CodeBook").replace(
