@@ -113,11 +113,14 @@ def roster_frame(
     ).with_row_index("_row")
     # A blank site id is not a known site (is_in gives null for null, which is not False).
     known_site = pl.col("site_id").is_in(site_ids.implode()).fill_null(False)
-    # Why each row is left out (null: kept); a member listed twice is one person, and blank
-    # ids cannot be linked, so each blank-id row is its own member.
-    valid = known_site & pl.col("role").is_not_null()
+    # Why each row is left out (null: kept); a member listed twice is one person. A blank id can
+    # be linked to no response: the row is quarantined, not counted as a member.
+    blank_id = pl.col("member").is_null() | (pl.col("member") == "")
+    valid = known_site & pl.col("role").is_not_null() & ~blank_id
     frame = frame.with_columns(
-        pl.when(~known_site)
+        pl.when(blank_id)
+        .then(pl.lit("blank member id"))
+        .when(~known_site)
         .then(pl.lit("site not in the site list"))
         .when(pl.col("role").is_null())
         .then(pl.lit("unknown role"))
@@ -136,13 +139,8 @@ def roster_frame(
     )
     kept = frame.filter(pl.col(REASON).is_null()).drop("_row", REASON)
     duplicates = frame.filter(pl.col(REASON) == "repeated member id").height
-    deduped = kept.filter(pl.col("member").is_not_null())
+    blank_ids = frame.filter(pl.col(REASON) == "blank member id").height
     frame = kept
-    blank = frame.filter(pl.col("member").is_null()).with_row_index("blank_row")
-    blank = blank.with_columns(
-        pl.format("{}#blank-{}", pl.lit(name), pl.col("blank_row")).alias("member")
-    ).drop("blank_row")
-    frame = pl.concat([deduped, blank])
     groups = role_groups(roles)
     out = frame.select(
         pl.lit(wave).alias("wave"),
@@ -152,6 +150,8 @@ def roster_frame(
         pl.col("role").replace_strict(groups, return_dtype=pl.String).alias("role_group"),
     )
     notes = []
+    if blank_ids:
+        notes.append(f"roster: {blank_ids} row(s) with a blank member id quarantined")
     if unknown_site:
         notes.append(f"roster: {unknown_site} member(s) at a site not in the site list left out")
     if unknown_role:

@@ -20,15 +20,26 @@ def test_roster_rows_left_out_carry_their_reason() -> None:
         }
     )
     roster = roster_frame(table, ROSTER, ROLES, {}, pl.Series(["X"]), "w1", b"k", "r.csv")
-    assert roster.frame.height == 3  # a (once), the blank-id member, d
+    assert roster.frame.height == 2  # a (once), d
     assert roster.rejected.select("id", "site", "quarantine_reason").rows() == [
         ("a", "X", "repeated member id"),
         ("b", "Y", "site not in the site list"),
         ("c", "X", "unknown role"),
+        (None, "X", "blank member id"),
         ("a", "Z", "site not in the site list"),
     ]
     assert table.height == roster.frame.height + roster.rejected.height
     assert (roster.unknown_site, roster.unknown_role, roster.duplicates) == (2, 1, 1)
+
+
+def test_a_blank_or_empty_member_id_is_quarantined_and_noted() -> None:
+    table = pl.DataFrame({"id": ["  ", None, "b"], "site": ["X", "X", "X"], "role": ["gp", "gp", "gp"]})
+    roster = roster_frame(table, ROSTER, ROLES, {}, pl.Series(["X"]), "w1", b"k", "r.csv")
+    assert roster.frame.height == 1
+    assert roster.rejected.select("id", "quarantine_reason").rows() == [
+        ("  ", "blank member id"), (None, "blank member id")
+    ]
+    assert "roster: 2 row(s) with a blank member id quarantined" in roster.notes
 
 
 def test_roster_row_with_a_blank_site_is_quarantined() -> None:
