@@ -136,7 +136,9 @@ def test_the_scan_finds_identifiers_it_is_looking_for(demo_study: Path) -> None:
 
 def test_no_raw_identifier_is_published(demo_run) -> None:
     store = open_store(str(demo_run.store))
-    keys = [k for k in store.list(f"runs/{demo_run.manifest.run_id}/")]
+    # Data Docs' vendored CSS/JS (third-party library files copied verbatim when the assets are
+    # installed) hold no study data, and common first names occur in them as words ("mark").
+    keys = [k for k in store.list(f"runs/{demo_run.manifest.run_id}/") if "/static/vendor/" not in k]
     assert any(k.endswith(".qdpx") for k in keys) and any("/docs/" in k for k in keys)
     assert {k.rsplit(".", 1)[-1] for k in keys} >= {"parquet", "html", "md", "json", "svg", "qdpx"}
     texts = published_texts(str(demo_run.store), keys)
