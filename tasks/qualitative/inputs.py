@@ -89,7 +89,7 @@ def check_sites(
 ) -> CodedModel:
     """A source at a site missing from the sites table: an error if sites are required, else a note."""
     known = known_sites if isinstance(known_sites, pl.Series) else pl.Series(sorted(known_sites), dtype=pl.String)
-    unknown = model.sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(known))
+    unknown = model.sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(known.implode()))
     if unknown.height and require_site:
         row = unknown.row(0, named=True)
         raise InputError(file, f"source {row['name']} ({row['source_id']})",

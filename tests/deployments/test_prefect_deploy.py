@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,8 +53,16 @@ def _api(url: str, body: dict[str, Any] | None = None) -> Any:
         url, data=None if body is None else json.dumps(body).encode(),
         method="GET" if body is None else "POST", headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.load(resp)
+    for attempt in range(5):
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.load(resp)
+        except urllib.error.HTTPError as exc:
+            # The server answers 503 (retry later) while its SQLite database is busy, as Prefect's
+            # own client retries it.
+            if exc.code != 503 or attempt == 4:
+                raise
+            time.sleep(float(exc.headers.get("Retry-After") or 2))
 
 
 def _wait_healthy(api: str, popen: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:

@@ -16,6 +16,7 @@ from schemas.datasets.survey import RESPONDENTS
 from schemas.manifest import OutputRecord
 from tasks.context import RunContext
 from tasks.storage.catalog import docs_prefix
+from tasks.storage.store import staged_key
 from tasks.storage.tables import parquet_to_table
 
 Frames = dict[str, pl.DataFrame]
@@ -52,7 +53,9 @@ def test_gate_publishes_results_and_docs(
     assert table.columns == report.results.columns and table["success"].all()
     assert set(table["dataset"]) >= {w1(RESPONDENTS), w1(SITE_COUNTS)}
     assert docs_rec.key == f"{docs_prefix(RUN_ID)}survey_w1/index.html"
-    keys = ctx.store().list(f"{docs_prefix(RUN_ID)}survey_w1/")
+    # Until the run is published, its objects live under the staging prefix.
+    staging = staged_key(docs_prefix(RUN_ID)).removesuffix(docs_prefix(RUN_ID))
+    keys = [k.removeprefix(staging) for k in ctx.store().list(staged_key(f"{docs_prefix(RUN_ID)}survey_w1/"))]
     assert f"{docs_prefix(RUN_ID)}survey_w1/static/vendor/bootstrap/dist/css/bootstrap.min.css" in keys
     page = "/expectations/" + w1(RESPONDENTS).replace(".", "/") + ".html"
     assert any(page in k for k in keys)
