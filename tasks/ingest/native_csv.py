@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from tasks.ingest.tables import Rows, TableRead, row_notes
+from tasks.ingest.tables import Rows, TableRead, refuse_cut_off_row, row_notes
 from tasks.ingest.text import decode_text
 
 _QUOTE, _NEWLINE = 34, 10
@@ -168,8 +168,14 @@ class NativeBody:
     padded: tuple[int, ...]
 
 
-def read_records(text: str, header_count: int, delimiter: str) -> tuple[list[list[str]], NativeBody] | None:
-    """Header records (Python csv) and the body (polars), or None where only Python can tell."""
+def read_records(
+    text: str, header_count: int, delimiter: str, name: str
+) -> tuple[list[list[str]], NativeBody] | None:
+    """Header records (Python csv) and the body (polars), or None where only Python can tell.
+
+    A last row cut off (no line end, fewer fields than the header) is refused as the Python
+    readers refuse it: the file is truncated.
+    """
     head = header_records(text, header_count, delimiter)
     if head is None:
         return None
@@ -180,6 +186,8 @@ def read_records(text: str, header_count: int, delimiter: str) -> tuple[list[lis
     layout = scan_layout(body, delimiter, text.count("\n", 0, offset) + 1)
     if layout is None or (layout.fields > width).any():
         return None
+    if layout.fields.size and not text.endswith(("\n", "\r")):
+        refuse_cut_off_row(name, int(layout.lines[-1]), int(layout.fields[-1]), width)
     if not body.strip(b"\n"):
         frame: pl.DataFrame | None = pl.DataFrame(schema={n: pl.String for n in names})
     else:
@@ -207,7 +215,7 @@ def read_csv_table(data: bytes, name: str) -> TableRead | None:
         return None
     delimiter = "\t" if suffix == "tsv" else ","
     decoded = decode_text(data, name)
-    native = read_records(decoded.text, 1, delimiter)
+    native = read_records(decoded.text, 1, delimiter, name)
     if native is None:
         return None
     head, body = native

@@ -19,6 +19,7 @@ from tasks.ingest.survey_export import (
 from tasks.ingest.tables import (
     CsvRecord,
     Rows,
+    check_not_truncated,
     parse_csv_records,
     records_to_rows,
     row_notes,
@@ -62,7 +63,7 @@ def read_qualtrics_csv(data: bytes, name: str) -> SurveyExport:
     delimiter = delimiter_for(name)
     # Polars reads the responses natively; the header rows and anything the native scan cannot
     # vouch for go through the record-by-record reader, which names the line of a problem.
-    native = read_records(decoded.text, 3, delimiter)
+    native = read_records(decoded.text, 3, delimiter, name)
     if native is not None:
         head, body = native
         records = [CsvRecord(k + 1, tuple(fields)) for k, fields in enumerate(head)]
@@ -74,6 +75,8 @@ def read_qualtrics_csv(data: bytes, name: str) -> SurveyExport:
         return _export(records, name, list(decoded.notes), body.frame, Rows([], body.blank, body.padded))
     notes = list(decoded.notes)
     records = parse_csv_records(decoded.text, name, delimiter=delimiter)
+    # A download cut off mid-row would otherwise read as a complete, shorter export.
+    check_not_truncated(decoded.text, records, name)
     return _export(records, name, notes, None, None)
 
 
@@ -87,6 +90,11 @@ def _export(
     """Check the three header rows and build the export from them and the response rows."""
     if not records or not any(f.strip() for f in records[0].fields):
         raise InputError(name, "line 1", "row 1 must hold the export tags")
+    if len(records) < 3:
+        raise InputError(
+            name, f"line {records[-1].line + 1}", "a Qualtrics export starts with three header rows",
+            f"found {len(records)}: the file is truncated, or not a Qualtrics export",
+        )
     tags = list(records[0].fields)
     width = len(tags)
     line3 = records[2].line if len(records) >= 3 else records[-1].line + 1

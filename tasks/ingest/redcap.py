@@ -19,6 +19,7 @@ from tasks.ingest.survey_export import (
     is_identifying_tag,
 )
 from tasks.ingest.tables import (
+    check_not_truncated,
     number_ranges,
     parse_csv_records,
     records_to_rows,
@@ -133,6 +134,7 @@ def read_redcap_dictionary(data: bytes, name: str) -> RedcapDictionary:
     decoded = decode_text(data, name)
     notes = list(decoded.notes)
     records = parse_csv_records(decoded.text, name)
+    check_not_truncated(decoded.text, records, name)
     if not records:
         raise InputError(name, "line 1", "a data dictionary must start with its header row")
     header = [h.strip() for h in records[0].fields]
@@ -205,6 +207,7 @@ def read_redcap_csv(
     decoded = decode_text(data, name)
     notes = list(decoded.notes)
     records = parse_csv_records(decoded.text, name, delimiter=delimiter_for(name))
+    check_not_truncated(decoded.text, records, name)
     if not records or not any(f.strip() for f in records[0].fields):
         raise InputError(name, "line 1", "the first row must hold the REDCap field names")
     header, names = header_names(records[0], name, notes, "every column needs a field name")

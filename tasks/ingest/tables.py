@@ -81,10 +81,15 @@ def check_not_truncated(text: str, records: Sequence[CsvRecord], name: str) -> N
     if len(records) < 2 or text.endswith(("\n", "\r")):
         return
     last, width = records[-1], len(records[0].fields)
-    if 0 < len(last.fields) < width:
+    refuse_cut_off_row(name, last.line, len(last.fields), width)
+
+
+def refuse_cut_off_row(name: str, line: int, fields: int, width: int) -> None:
+    """Raise for a last row without a line end that has fewer fields than the header."""
+    if 0 < fields < width:
         raise InputError(
-            name, f"line {last.line}", "the file is truncated: its last row is cut off",
-            f"{len(last.fields)} of {width} fields and no line end; export or copy the file again",
+            name, f"line {line}", "the file is truncated: its last row is cut off",
+            f"{fields} of {width} fields and no line end; export or copy the file again",
         )
 
 

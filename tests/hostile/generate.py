@@ -1,5 +1,5 @@
 """Generate the hostile-input corpus: malformed, truncated, oversized and malicious inputs for every
-reader (tables, text, coded-segment CSVs, .qdpx projects, .qdc codebooks) and for study.yaml.
+reader (tables, Qualtrics and REDCap exports, text, coded-segment CSVs, .qdpx projects, .qdc codebooks) and for study.yaml.
 
 Each case names the reader, the file, and what must happen: the error it must raise (a pattern
 over the message, which names the file, the place and the rule) or, for a tolerated input, how
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from tasks.demo.exports import RedcapField, write_redcap_dictionary
 from tests.schemas.test_study_config import MINIMAL
 
 
@@ -28,7 +29,7 @@ class Case:
     """One hostile input and the outcome it must have."""
 
     id: str
-    reader: str  # table | text | segments | qdpx | qdc | study
+    reader: str  # table | qualtrics | redcap | text | segments | qdpx | qdc | study
     name: str  # file name the reader is given
     data: bytes
     error: str | None = None  # regex the error message must match (search)
@@ -112,6 +113,77 @@ def table_cases() -> Iterator[Case]:
     yield Case("xlsx-duplicate-header", "table", "r.xlsx", _xlsx([["a", "a"], [1, 2]]),
                error=r"^r\.xlsx: row 1, column 2: column headers must be unique")
     yield Case("csv-with-sheet", "table", "r.csv", r.encode(), error=r"^r\.csv: file name: a sheet can only be chosen in an \.xlsx file$")
+
+
+# --- Survey exports (Qualtrics CSV with its three header rows, REDCap CSV and data dictionary) ------
+
+QX_HEAD = (
+    "ResponseId,Finished,Q1\n"
+    "Response ID,Finished,How involved are you?\n"
+    '"{""ImportId"":""_recordId""}","{""ImportId"":""finished""}","{""ImportId"":""QID1""}"\n'
+)
+QX_ROWS = "R_1,1,3\nR_2,1,4\nR_3,0,\n"
+RC_HEAD = "record_id,q1,survey_complete\n"
+RC_ROWS = "1,3,2\n2,4,2\n3,,0\n"
+RC_DICT = write_redcap_dictionary([
+    RedcapField("record_id", "survey", "text", "Record ID"),
+    RedcapField("q1", "survey", "radio", "How involved?", (("1", "None"), ("2", "Little"), ("3", "Some"), ("4", "A lot"))),
+]).decode()
+
+
+def survey_cases() -> Iterator[Case]:
+    q, r = QX_HEAD + QX_ROWS, RC_HEAD + RC_ROWS
+    yield Case("qualtrics-ok", "qualtrics", "w.csv", q.encode(), rows=3)
+    yield Case("qualtrics-crlf-bom", "qualtrics", "w.csv", codecs.BOM_UTF8 + q.replace("\n", "\r\n").encode(), rows=3)
+    yield Case("qualtrics-utf16-tsv", "qualtrics", "w.tsv", q.replace(",", "\t").encode("utf-16"), rows=3)
+    yield Case("qualtrics-no-final-newline", "qualtrics", "w.csv", q.rstrip("\n").encode(), rows=3)
+    yield Case("qualtrics-header-only", "qualtrics", "w.csv", QX_HEAD.encode(), rows=0)
+    yield Case("qualtrics-short-row-padded", "qualtrics", "w.csv", (q + "R_4,1\n").encode(), rows=4)
+    yield Case("qualtrics-blank-rows", "qualtrics", "w.csv", (QX_HEAD + "R_1,1,3\n,,\n\nR_2,1,4\n").encode(), rows=2)
+    yield Case("qualtrics-truncated-row", "qualtrics", "w.csv", (q + "R_4,1").encode(),
+               error=r"^w\.csv: line 7: the file is truncated: its last row is cut off \(2 of 3 fields and no line end")
+    yield Case("qualtrics-truncated-first-row", "qualtrics", "w.csv", (QX_HEAD + "R_").encode(),
+               error=r"^w\.csv: line 4: the file is truncated: its last row is cut off \(1 of 3 fields")
+    yield Case("qualtrics-truncated-quote", "qualtrics", "w.csv", (q + 'R_4,1,"so').encode(),
+               error=r"^w\.csv: line 7: fields must follow CSV quoting rules \(the file is truncated: a quoted field")
+    # A misplaced quote sends the file to the record-by-record reader: it refuses the cut too.
+    yield Case("qualtrics-truncated-python-path", "qualtrics", "w.csv", (q + 'R_4,1,a"b\nR_5,1').encode(),
+               error=r"^w\.csv: line 8: the file is truncated: its last row is cut off \(2 of 3 fields")
+    yield Case("qualtrics-truncated-in-header", "qualtrics", "w.csv", QX_HEAD[:60].encode(),
+               error=r"^w\.csv: line 3: a Qualtrics export starts with three header rows \(found 2: the file is truncated")
+    yield Case("qualtrics-long-row", "qualtrics", "w.csv", (q + "R_4,1,3,extra\n").encode(),
+               error=r"^w\.csv: line 7: a row must not have more fields than the header \(found 4 fields, the header has 3\)$")
+    yield Case("qualtrics-no-import-ids", "qualtrics", "w.csv", ("ResponseId,Finished,Q1\nA,B,C\nx,y,z\n" + QX_ROWS).encode(),
+               error=r'^w\.csv: line 3, column 1 "ResponseId": row 3 must hold \{"ImportId": \.\.\.\} JSON for every column')
+    yield Case("qualtrics-empty", "qualtrics", "w.csv", b"", error=r"^w\.csv: line 1: row 1 must hold the export tags$")
+    yield Case("qualtrics-blank-tag", "qualtrics", "w.csv", q.replace("ResponseId,Finished,Q1", "ResponseId,,Q1", 1).encode(),
+               error=r"^w\.csv: line 1, column 2: every column needs an export tag$")
+    yield Case("qualtrics-header-row-width", "qualtrics", "w.csv", q.replace("Response ID,Finished,", "Response ID,", 1).encode(),
+               error=r"^w\.csv: line 2: header rows 2 and 3 must have one field per export tag \(found 2 fields, row 1 has 3\)$")
+    yield Case("qualtrics-10mb-field", "qualtrics", "w.csv", (q + "R_4,1," + "x" * 10_000_000 + "\n").encode(),
+               error=r"^w\.csv: line 7: a field must not be longer than 131072 characters")
+    yield Case("qualtrics-binary", "qualtrics", "w.csv", bytes(range(256)) * 4, error=r"^w\.csv: ")
+    yield Case("redcap-ok", "redcap", "r.csv", r.encode(), rows=3)
+    yield Case("redcap-with-dictionary", "redcap", "r.csv", r.encode(), rows=3)
+    yield Case("redcap-short-row-padded", "redcap", "r.csv", (r + "4,2\n").encode(), rows=4)
+    yield Case("redcap-truncated-row", "redcap", "r.csv", (r + "4,2").encode(),
+               error=r"^r\.csv: line 5: the file is truncated: its last row is cut off \(2 of 3 fields and no line end")
+    yield Case("redcap-truncated-quote", "redcap", "r.csv", (r + '4,"2').encode(),
+               error=r"^r\.csv: line 5: fields must follow CSV quoting rules \(the file is truncated")
+    yield Case("redcap-long-row", "redcap", "r.csv", (r + "4,2,2,9\n").encode(),
+               error=r"^r\.csv: line 5: a row must not have more fields than the header")
+    yield Case("redcap-empty", "redcap", "r.csv", b"", error=r"^r\.csv: line 1: the first row must hold the REDCap field names$")
+    yield Case("redcap-truncated-dictionary", "redcap", "r.csv", r.encode(),
+               error=r"^dictionary\.csv: line 4: the file is truncated: its last row is cut off \(2 of 18 fields")
+    yield Case("redcap-dictionary-not-a-dictionary", "redcap", "r.csv", r.encode(), error=r"^dictionary\.csv: ")
+
+
+# Dictionaries given to the REDCap cases that use one (case id -> dictionary bytes).
+REDCAP_DICTIONARIES: dict[str, bytes] = {
+    "redcap-with-dictionary": RC_DICT.encode(),
+    "redcap-truncated-dictionary": (RC_DICT + "q2,survey").encode(),
+    "redcap-dictionary-not-a-dictionary": b"colour,shape\nred,round\n",
+}
 
 
 # --- Text decoding --------------------------------------------------------------------------------
@@ -372,7 +444,7 @@ def study_cases() -> Iterator[Case]:
 
 def all_cases() -> list[Case]:
     """The whole corpus, in a stable order."""
-    return [*table_cases(), *text_cases(), *segment_cases(), *qdpx_cases(), *qdc_cases(), *study_cases()]
+    return [*table_cases(), *survey_cases(), *text_cases(), *segment_cases(), *qdpx_cases(), *qdc_cases(), *study_cases()]
 
 
 def write_corpus(out: Path) -> int:

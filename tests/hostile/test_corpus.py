@@ -13,11 +13,13 @@ from schemas.study_config import ConfigError, load_study_config
 from tasks.ingest.coded_segments_csv import read_coded_segments
 from tasks.ingest.errors import InputError, InputErrors
 from tasks.ingest.qdpx import read_qdc, read_qdpx
+from tasks.ingest.qualtrics import read_qualtrics_csv
+from tasks.ingest.redcap import read_redcap_csv
 from tasks.ingest.tables import parse_csv_records, read_table
 from tasks.ingest.text import decode_text
 from tasks.storage.runs import config_inputs, ingest_inputs
 from tasks.storage.store import open_store
-from tests.hostile.generate import STUDY_FILES, Case, all_cases, write_corpus
+from tests.hostile.generate import REDCAP_DICTIONARIES, STUDY_FILES, Case, all_cases, write_corpus
 
 CASES = all_cases()
 
@@ -25,7 +27,7 @@ CASES = all_cases()
 def test_the_corpus_is_large_and_covers_every_reader() -> None:
     readers = {c.reader for c in CASES}
     assert len(CASES) >= 120
-    assert readers == {"table", "text", "segments", "qdpx", "qdc", "study"}
+    assert readers == {"table", "qualtrics", "redcap", "text", "segments", "qdpx", "qdc", "study"}
     assert len({c.id for c in CASES}) == len(CASES)
 
 
@@ -59,6 +61,20 @@ def _read(case: Case, tmp_path: Path) -> int:
             # Rows in = rows kept + rows dropped (blank); nothing vanishes.
             assert len(records) - 1 == read.frame.height + len(read.dropped_rows)
         return read.frame.height
+    if case.reader in ("qualtrics", "redcap"):
+        if case.reader == "qualtrics":
+            export = read_qualtrics_csv(case.data, case.name)
+            header_rows = 3
+        else:
+            export = read_redcap_csv(case.data, case.name, REDCAP_DICTIONARIES.get(case.id),
+                                     "dictionary.csv" if case.id in REDCAP_DICTIONARIES else None)
+            header_rows = 1
+        delimiter = "\t" if case.name.endswith(".tsv") else ","
+        records = parse_csv_records(decode_text(case.data, case.name).text, case.name, delimiter=delimiter)
+        blank = next((int(m.group(1)) for n in export.notes if (m := re.match(r"dropped (\d+) entirely empty", n))), 0)
+        # Rows in = rows kept + blank rows dropped (and noted); nothing vanishes.
+        assert len(records) - header_rows == export.data.height + blank
+        return export.data.height
     if case.reader == "text":
         decode_text(case.data, case.name, allow_cp1252=False)
         return 1

@@ -53,7 +53,7 @@ def test_qualtrics_native_equals_python_reader(encoding: str, monkeypatch: pytes
 
 def test_a_row_longer_than_the_header_is_left_to_the_python_reader() -> None:
     data = (HEADER + "2014-05-12 07:00:00,0,R_1,1,x,extra\r\n").encode()
-    assert read_records(data.decode(), 3, ",") is None
+    assert read_records(data.decode(), 3, ",", "x.csv") is None
     with pytest.raises(InputError, match="line 5.*more fields than the header"):
         qualtrics.read_qualtrics_csv(data, "wave.csv")
 

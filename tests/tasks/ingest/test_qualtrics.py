@@ -128,12 +128,25 @@ def test_first_bad_import_id_column_is_named() -> None:
     assert caught.value.detail == "found 'QID2'"
 
 
-def test_header_only_file_lacks_import_ids() -> None:
+def test_a_file_with_two_header_rows_is_not_a_complete_export() -> None:
     with pytest.raises(InputError) as caught:
         read_qualtrics_csv(b"Q1,Q2\nOne,Two\n", "short.csv")
     assert str(caught.value) == (
-        'short.csv: line 3, column 1 "Q1": row 3 must hold {"ImportId": ...} JSON for every '
-        "column (the cell is missing)"
+        "short.csv: line 3: a Qualtrics export starts with three header rows "
+        "(found 2: the file is truncated, or not a Qualtrics export)"
+    )
+
+
+def test_an_export_cut_off_mid_row_is_reported_as_truncated() -> None:
+    written = write_qualtrics_csv(
+        _three_columns(), pl.DataFrame({"ResponseId": ["R_1", "R_2"], "Q1": ["a", "c"], "Q2": ["b", "d"]}),
+        crlf=False,
+    )
+    with pytest.raises(InputError) as caught:
+        read_qualtrics_csv(written[: written.rindex(b",")], "w.csv")
+    assert str(caught.value) == (
+        "w.csv: line 6: the file is truncated: its last row is cut off "
+        "(2 of 3 fields and no line end; export or copy the file again)"
     )
 
 
