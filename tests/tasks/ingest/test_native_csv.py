@@ -96,3 +96,15 @@ def test_tsv_table_native() -> None:
     native = read_csv_table(data, "t.tsv")
     assert native is not None
     assert_frame_equal(native.frame, pl.DataFrame({"a": ["1"], "b": ["x"]}))
+
+
+def test_native_table_refuses_a_roster_cut_off_mid_row() -> None:
+    roster = b"member_id,site_id,role\nM1,S1,chair\nM2,S1,nurse\nM3,S"
+    with pytest.raises(InputError) as caught:
+        read_csv_table(roster, "roster.csv")
+    assert str(caught.value) == (
+        "roster.csv: line 4: the file is truncated: its last row is cut off "
+        "(2 of 3 fields and no line end; export or copy the file again)"
+    )
+    # The complete last row without a line end is a complete file.
+    assert read_csv_table(roster + b"2,gp", "roster.csv").frame.height == 3
