@@ -553,7 +553,8 @@ def comparison_statistics(
         drawn = rng.integers(0, n_sources, size=(replicates, n_sources))
         counts = np.zeros((replicates, n_sources))
         np.add.at(counts, (np.arange(replicates)[:, None], drawn), 1.0)
-        boot = np.einsum("bs,sck->bck", counts, per_source)
+        # Replicate b sums each source's statistics times the times it was drawn (one matmul).
+        boot = (counts @ per_source.reshape(n_sources, -1)).reshape(replicates, len(codes), len(_STATS))
         boot = np.concatenate([boot, boot.sum(axis=1, keepdims=True)], axis=1)
         _, boot_kappa, boot_alpha = _statistics(boot, k)
         kappa_low, kappa_high = _interval(boot_kappa, confidence)
