@@ -251,3 +251,27 @@ def test_case_summary_keeps_the_phase_summary_and_note_order(tmp_path: Path) -> 
                                                         "only 33.3% of sources are double-coded (minimum 50%)",
                                                         "cases.qdpx"]
     assert [r["site_id"] for r in out.table] == ["S1", "S2"]
+
+
+def test_reliability_with_a_third_coder_compares_every_pair_and_all_three(tmp_path: Path) -> None:
+    # coder_c double-codes s1 (as coder_b did) and s3, which coder_b never coded: the pair
+    # coder_b / coder_c shares s1 only; Fleiss' kappa runs on s1, the one source all three coded.
+    third = pl.DataFrame([
+        {"segment_id": tq.gid("g8"), "source_id": tq.gid("s1"), "start": 0, "end": 18, "text": tq.TEXT[0:18],
+         "code_id": tq.segments().item(0, "code_id"), "coder": "coder_c"},
+        {"segment_id": tq.gid("g9"), "source_id": tq.gid("s3"), "start": 19, "end": 36, "text": tq.TEXT[19:36],
+         "code_id": tq.segments().item(3, "code_id"), "coder": "coder_c"},
+    ])
+    segments = pl.concat([tq.segments(), third])
+    offsets = segments.select("segment_id", "code_id", "coder", pl.col("start").alias("raw_start"),
+                              pl.col("end").alias("raw_end"))
+    tables = {**_case_tables(), CASES_SEGMENTS: segments, SEGMENT_OFFSETS: offsets,
+              SOURCE_LENGTHS: tq.sources().select("source_id", "length")}
+    out = steps.case_reliability(_input(tq.study_config(tmp_path), tables))
+    rel = _valid(out, RELIABILITY).filter(pl.col("code_id") == "__pooled__")
+    sources = dict(rel.filter(pl.col("unit") == "presence").select("coders", "n_sources").iter_rows())
+    assert sources == {"coder_a vs coder_b": 1, "coder_a vs coder_c": 2, "coder_b vs coder_c": 1,
+                       "coder_a, coder_b, coder_c": 2}
+    group = rel.filter(pl.col("comparison") == "all coders")
+    assert set(group.get_column("kappa_type")) == {"Fleiss"} and set(group.get_column("kappa_sources")) == {1}
+    assert group.height == 3
