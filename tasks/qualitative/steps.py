@@ -313,9 +313,11 @@ def case_reliability(inp: StepInput) -> StepOutput:
     _, lead = primary_segments(segments)
     coded, lengths = icr.coded_text(segments, inp.table(SEGMENT_OFFSETS), inp.table(SOURCE_LENGTHS))
     double = icr.double_coded_sources(segments).height
-    notes = summaries.double_coding_notes(double, sources.height, q.double_coded_share_min)
+    reliability = icr.reliability_table(coded, lengths, codebook, lead)
+    notes = [*summaries.double_coding_notes(double, sources.height, q.double_coded_share_min),
+             *summaries.interval_notes(reliability)]
     return StepOutput(tables={
-        RELIABILITY: icr.reliability_table(coded, lengths, codebook, lead),
+        RELIABILITY: reliability,
         DISAGREEMENTS: icr.disagreement_table(coded, sources, codebook, lead),
     }, notes=tuple(redacted_notes(notes, q.redact_terms)))
 

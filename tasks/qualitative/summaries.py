@@ -52,6 +52,14 @@ def _comparison_key(row: Mapping[str, object]) -> str:
     return "all_coders"
 
 
+def interval_notes(reliability: pl.DataFrame) -> list[str]:
+    """A note per comparison resting on fewer than two sources (no bootstrap interval)."""
+    few = reliability.filter((pl.col("code_id") == "__pooled__") & (pl.col("n_sources") < 2)).unique(
+        "coders", maintain_order=True)
+    return [f"reliability of {r['coders']} rests on {r['n_sources']} shared source(s): no bootstrap interval"
+            for r in few.iter_rows(named=True)]
+
+
 def agreement_figures(pooled: pl.DataFrame) -> dict[str, float]:
     """Pooled kappa and alpha per unit and comparison, e.g. character_kappa_coder_a_coder_b."""
     figures: dict[str, float] = {}

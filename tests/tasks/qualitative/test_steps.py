@@ -199,7 +199,8 @@ def test_reliability_notes_too_little_double_coding(tmp_path: Path) -> None:
                                         {**_case_tables(), **_coded_text()}))
     pooled = _valid(out, RELIABILITY).filter(pl.col("code_id") == "__pooled__")
     assert set(pooled.get_column("coders")) == {"coder_a vs coder_b"} and set(pooled.get_column("n_sources")) == {1}
-    assert out.notes == ("only 33.3% of sources are double-coded (minimum 50%)",)
+    assert out.notes == ("only 33.3% of sources are double-coded (minimum 50%)",
+                         "reliability of coder_a vs coder_b rests on 1 shared source(s): no bootstrap interval")
 
 
 def test_reliability_counts_characters_of_the_coded_text(tmp_path: Path) -> None:

@@ -49,3 +49,12 @@ def test_scoping_markdown_without_targets_says_none() -> None:
         "## Scoping", "0 sites, 0 sources, 0 coded segments (counts from each source's primary coder; lead coder None).",
         "", "### Areas ranked by sites, then segments", "1. Urgent care: 0 sites, 0 segments", "",
         "Target areas (top 3): none.", "- note: a note"]
+
+
+def test_interval_notes_only_for_comparisons_on_fewer_than_two_sources() -> None:
+    rel = pl.DataFrame({"coders": ["a vs b", "a vs b", "a vs c", "b vs c"],
+                        "code_id": ["__pooled__", "x", "__pooled__", "__pooled__"], "n_sources": [1, 1, 2, 0]})
+    assert summaries.interval_notes(rel) == [
+        "reliability of a vs b rests on 1 shared source(s): no bootstrap interval",
+        "reliability of b vs c rests on 0 shared source(s): no bootstrap interval",
+    ]
