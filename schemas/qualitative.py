@@ -240,25 +240,41 @@ class Framework(_Table):
 
 
 class Reliability(_Table):
-    """Inter-coder agreement per code and pooled, at presence and character level."""
+    """Inter-coder agreement per comparison, unit and code (and pooled), on the text the coders coded.
 
-    coder_a: str
-    coder_b: str
-    level: str = pa.Field(isin=["presence", "character"])
+    A comparison is a pair of coders ("pair": Cohen's kappa and the 2×2 counts) or, with three
+    or more coders, all of them ("all coders": Fleiss' kappa over the `kappa_sources` every coder
+    coded; counts null). Units: source presence, segment overlap, character (see
+    tasks/qualitative/reliability.py). kappa_low/high and alpha_low/high: 95% percentile
+    bootstrap intervals over sources.
+    """
+
+    comparison: str = pa.Field(isin=["pair", "all coders"])
+    coders: str
+    coder_a: str = pa.Field(nullable=True)
+    coder_b: str = pa.Field(nullable=True)
+    n_coders: int = pa.Field(ge=2)
+    unit: str = pa.Field(isin=["presence", "segment", "character"])
     code_id: str
     path: str = pa.Field(nullable=True)
     n_sources: int = _nonneg()
+    kappa_sources: int = _nonneg()
     n_units: int = _nonneg()
     both: int = _nonneg(nullable=True)
     first_only: int = _nonneg(nullable=True)
     second_only: int = _nonneg(nullable=True)
     neither: int = _nonneg(nullable=True)
     agreement: float = pa.Field(ge=0, le=1, nullable=True)
+    kappa_type: str = pa.Field(isin=["Cohen", "Fleiss"])
     kappa: float = pa.Field(ge=-1, le=1, nullable=True)
+    kappa_low: float = pa.Field(ge=-1, le=1, nullable=True)
+    kappa_high: float = pa.Field(ge=-1, le=1, nullable=True)
     alpha: float = pa.Field(le=1, nullable=True)
+    alpha_low: float = pa.Field(le=1, nullable=True)
+    alpha_high: float = pa.Field(le=1, nullable=True)
 
     class Config:
-        unique = ["coder_a", "coder_b", "level", "code_id"]
+        unique = ["coders", "unit", "code_id"]
 
 
 class Disagreements(_Table):
@@ -295,6 +311,8 @@ class Quotes(_Table):
     raw_end: int = _nonneg()
     text: str
     redactions: int = _nonneg()
+    # Who said it in the study's words ("GP, case C, interview"; "role not recorded", ...).
+    attribution: str
 
 
 
@@ -320,6 +338,13 @@ class SourceTexts(_Table):
 
     source_id: str = pa.Field(unique=True)
     text: str
+
+
+class SourceLengths(_Table):
+    """Each source's length in the unredacted text the coders coded (reliability counts on it)."""
+
+    source_id: str = pa.Field(unique=True)
+    length: int = _nonneg()
 
 
 class SegmentOffsets(_Table):

@@ -28,6 +28,7 @@ from schemas.qualitative import (
     Segments,
     SelectionSets,
     SiteProfiles,
+    SourceLengths,
     Sources,
     SourceTexts,
     ThemePresence,
@@ -62,6 +63,9 @@ SOURCE_TEXTS = Dataset("cases.source_texts", "cases.segments", "case_studies", S
                        description="redacted source texts for the exported project (intermediate)", intermediate=True)
 SEGMENT_OFFSETS = Dataset("cases.segment_offsets", "cases.segments", "case_studies", SegmentOffsets,
                           description="codings' offsets in the unredacted text (intermediate)", intermediate=True)
+SOURCE_LENGTHS = Dataset("cases.source_lengths", "cases.segments", "case_studies", SourceLengths,
+                         description="sources' lengths in the unredacted text, for reliability (intermediate)",
+                         intermediate=True)
 CASES_NOTES = Dataset("cases.notes", "cases.segments", "case_studies", Notes,
                       description="notes on reading the case-study projects, redacted (intermediate)", intermediate=True)
 CASE_SELECTION = Dataset("cases.selection", "cases.selection", "case_studies", CaseSelection,
@@ -83,7 +87,8 @@ FRAMEWORK = Dataset("cases.framework", "cases.matrices", "case_studies", Framewo
 COOCCURRENCE = Dataset("cases.cooccurrence", "cases.cooccurrence", "case_studies", Cooccurrence,
                        description="codes applied to overlapping text")
 RELIABILITY = Dataset("cases.reliability", "cases.reliability", "case_studies", Reliability,
-                      description="inter-coder agreement, kappa and alpha")
+                      description="inter-coder agreement, kappa and alpha with bootstrap intervals, every "
+                      "coder pair and all coders, at source, segment and character level")
 DISAGREEMENTS = Dataset("cases.disagreements", "cases.reliability", "case_studies", Disagreements,
                         description="where double coders disagree")
 QUOTES = Dataset("cases.quotes", "cases.quotes", "case_studies", Quotes,

@@ -33,6 +33,7 @@ from schemas.datasets.qualitative import (
     SELECTION_NOTES,
     SELECTION_SETS,
     SITE_PROFILES,
+    SOURCE_LENGTHS,
     SOURCE_TEXTS,
     THEME_PRESENCE,
 )
@@ -86,11 +87,12 @@ CASE_COOCCURRENCE_STEP = Step(
     COOCCURRENCE.producer, "case_studies", steps.case_cooccurrence, uses=uses(*_CASES_CODED),
 )
 CASE_RELIABILITY_STEP = Step(
-    RELIABILITY.producer, "case_studies", steps.case_reliability, uses=uses(*_CASES_CODED),
+    RELIABILITY.producer, "case_studies", steps.case_reliability,
+    uses=uses(*_CASES_CODED, SEGMENT_OFFSETS, SOURCE_LENGTHS),
     config=("qualitative",),
 )
 CASE_QUOTES_STEP = Step(
-    QUOTES.producer, "case_studies", steps.case_quotes, uses=uses(*_CASES_CODED, SEGMENT_OFFSETS),
+    QUOTES.producer, "case_studies", steps.case_quotes, uses=uses(*_CASES_CODED, SEGMENT_OFFSETS), config=("roles",),
 )
 CASE_PROJECT_STEP = Step(
     PROJECT.producer, "case_studies", steps.case_project, uses=uses(CASES, *_CASES_CODED, SOURCE_TEXTS),

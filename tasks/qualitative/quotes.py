@@ -12,7 +12,7 @@ UK-style postcodes → [postcode]. Placeholders never match again, so redaction 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import polars as pl
@@ -27,6 +27,9 @@ from tasks.redaction import (  # noqa: F401  (re-exported for the qualitative st
 )
 
 QUOTES_PER_CELL = 3
+NOT_RECORDED = "not recorded"
+# What a source without a source-type variable is read as (model.UNKNOWN_TYPE): not a type.
+_NO_TYPE = ("", "unknown")
 
 
 def _moved(position: str, *, is_end: bool) -> pl.Expr:
@@ -96,11 +99,37 @@ def redact_model(model: CodedModel, terms: Sequence[str] = ()) -> CodedModel:
     return replace(model, sources=sources, segments=segments)
 
 
-def select_quotes(ranked: pl.DataFrame, sources: pl.DataFrame, per_cell: int = QUOTES_PER_CELL) -> pl.DataFrame:
-    """Top exemplar spans per case × theme as quotes with provenance.
+def attribution(role_labels: Mapping[str, str] | None = None) -> pl.Expr:
+    """Who said a quote, in the study's words: "GP, case C, interview".
+
+    The participant's role as the study labels it (study.yaml `roles`; a role the study does
+    not list is shown as recorded, underscores as spaces), the case and the source type, each
+    "… not recorded" where the project does not say. Never a source name or an internal key.
+    """
+    labels = {k: v for k, v in (role_labels or {}).items()}
+    role = pl.col("role").str.strip_chars()
+    shown_role = (
+        pl.when(role.is_null() | (role == "")).then(pl.lit(f"role {NOT_RECORDED}"))
+        .otherwise(role.replace_strict(labels, default=role.str.replace_all("_", " "), return_dtype=pl.String))
+    )
+    case = pl.col("case").str.strip_chars()
+    shown_case = pl.when(case.is_null() | (case == "")).then(pl.lit(f"case {NOT_RECORDED}")).otherwise(
+        pl.format("case {}", case))
+    kind = pl.col("source_type").str.strip_chars()
+    shown_kind = pl.when(kind.is_null() | kind.str.to_lowercase().is_in(_NO_TYPE)).then(
+        pl.lit(f"source type {NOT_RECORDED}")).otherwise(kind.str.replace_all("_", " "))
+    return pl.concat_str([shown_role, shown_case, shown_kind], separator=", ")
+
+
+def select_quotes(
+    ranked: pl.DataFrame, sources: pl.DataFrame, per_cell: int = QUOTES_PER_CELL,
+    role_labels: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """Top exemplar spans per case × theme as quotes with provenance and a readable attribution.
 
     `ranked` holds one row per (case, theme, span) with its rank (see matrices.exemplars) and
-    segment_id, source_id, start, end, raw_start, raw_end, text, codes.
+    segment_id, source_id, start, end, raw_start, raw_end, text, codes; `role_labels` maps
+    role keys to the study's labels (see attribution).
     """
     meta = sources.select(
         "source_id", pl.col("name").alias("source_name"), "source_type", "role", "participant_pseudonym", "site_id"
@@ -111,11 +140,12 @@ def select_quotes(ranked: pl.DataFrame, sources: pl.DataFrame, per_cell: int = Q
         .with_columns(
             pl.format("{}|{}|{}", "case", "theme", "rank").alias("quote_id"),
             pl.col("text").str.count_matches(PLACEHOLDER_PATTERN).cast(pl.Int64).alias("redactions"),
+            attribution(role_labels).alias("attribution"),
         )
         .select(
             "quote_id", "case", "theme", pl.col("rank").cast(pl.Int64), "segment_id", "codes", "source_id",
             "source_name", "source_type", "role", "participant_pseudonym", "site_id", "start", "end",
-            "raw_start", "raw_end", "text", "redactions",
+            "raw_start", "raw_end", "text", "redactions", "attribution",
         )
         .sort("case", "theme", "rank")
     )

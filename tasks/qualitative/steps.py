@@ -6,7 +6,8 @@ Case studies (CASE_STEPS): the projects are read first (the selection compares w
 actually studied), then the selection from the scoping sites (with wave-1 site indicators when
 that wave was published), matrices, co-occurrence, reliability, quotes, the .qdpx export and the
 summary. Everything a step writes is redacted and pseudonymised first (see quotes.redact_model);
-matrices, co-occurrence and reliability count each source's primary coder's segments.
+matrices and co-occurrence count each source's primary coder's segments; reliability compares
+every coder on the unredacted offsets (it publishes counts and statistics, no text).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from schemas.datasets.qualitative import (
     SELECTION_NOTES,
     SELECTION_SETS,
     SITE_PROFILES,
+    SOURCE_LENGTHS,
     SOURCE_TEXTS,
     THEME_PRESENCE,
 )
@@ -83,11 +85,14 @@ def _key(inp: StepInput) -> bytes:
     return inp.key
 
 
-def _read_model(inp: StepInput, prefix: str, inputs: QdaInputs, *, scoping_sites: bool) -> tuple[pl.DataFrame, CodedModel]:
-    """The codebook and every project under a prefix, merged, pseudonymised and redacted.
+def _read_model(
+    inp: StepInput, prefix: str, inputs: QdaInputs, *, scoping_sites: bool
+) -> tuple[pl.DataFrame, CodedModel, pl.DataFrame]:
+    """The codebook, every project under a prefix (merged, pseudonymised, redacted) and the coded lengths.
 
     Scoping sources must name a site of the sites table; case-study sources may name others
-    (noted), and every case-study source must belong to a case.
+    (noted), and every case-study source must belong to a case. The last frame holds each
+    source's length in the unredacted text the coders coded (reliability counts on it).
     """
     cfg, key = inp.config, _key(inp)
     codebook = read_codebook(inp.file(CODEBOOK_INPUT))
@@ -96,7 +101,7 @@ def _read_model(inp: StepInput, prefix: str, inputs: QdaInputs, *, scoping_sites
         inp.files_with(prefix), inputs, codebook, cfg, key, require_case=not scoping_sites,
         require_site=scoping_sites, known_sites=site_ids(sites, cfg),
     )
-    return codebook, redact_model(raw, cfg.qualitative.redact_terms)
+    return codebook, redact_model(raw, cfg.qualitative.redact_terms), raw.sources.select("source_id", "length")
 
 
 def _area_path(codebook: pl.DataFrame, cfg: StudyConfig) -> str:
@@ -108,7 +113,7 @@ def _area_path(codebook: pl.DataFrame, cfg: StudyConfig) -> str:
 
 def scoping_segments(inp: StepInput) -> StepOutput:
     """Scoping projects → codebook, sources and coded segments (pseudonymised, redacted)."""
-    codebook, model = _read_model(inp, SCOPING_INPUTS, inp.config.qualitative.scoping, scoping_sites=True)
+    codebook, model, _ = _read_model(inp, SCOPING_INPUTS, inp.config.qualitative.scoping, scoping_sites=True)
     notes = redacted_notes(model.notes, inp.config.qualitative.redact_terms)
     return StepOutput(tables={
         SCOPING_CODEBOOK: codebook,
@@ -189,11 +194,11 @@ def case_segments(inp: StepInput) -> StepOutput:
     """Case-study projects → cases, codebook, sources and coded segments (pseudonymised, redacted).
 
     Also kept for the later steps: the cases in project order (the selection compares with
-    them), the redacted source texts (the exported project) and each coding's offsets in the
-    unredacted text (the quotes' provenance).
+    them), the redacted source texts (the exported project), and each coding's offsets in and
+    each source's length of the unredacted text (the quotes' provenance; reliability).
     """
     q = inp.config.qualitative
-    codebook, model = _read_model(inp, CASE_INPUTS, q.case_studies, scoping_sites=False)
+    codebook, model, coded_lengths = _read_model(inp, CASE_INPUTS, q.case_studies, scoping_sites=False)
     coded, _ = primary_segments(model.segments)
     notes = redacted_notes(model.notes, q.redact_terms)
     return StepOutput(tables={
@@ -204,6 +209,7 @@ def case_segments(inp: StepInput) -> StepOutput:
         ACTUAL_CASES: model.cases.select("case", "site_ids"),
         SOURCE_TEXTS: model.sources.select("source_id", "text"),
         SEGMENT_OFFSETS: model.segments.select(*_CODING_KEY, "raw_start", "raw_end"),
+        SOURCE_LENGTHS: coded_lengths,
         CASES_NOTES: notes_table(notes),
     }, notes=tuple(notes))
 
@@ -297,27 +303,35 @@ def case_cooccurrence(inp: StepInput) -> StepOutput:
 
 
 def case_reliability(inp: StepInput) -> StepOutput:
-    """Agreement, kappa and alpha of the lead coder with each other coder, and where they differ."""
+    """Agreement, kappa and alpha of every coder pair (and all coders), and where pairs differ.
+
+    Counted on the text the coders coded: the codings' unredacted offsets and the sources'
+    unredacted lengths, never the redacted copy whose offsets moved.
+    """
     q = inp.config.qualitative
     segments, sources, codebook = inp.table(CASES_SEGMENTS), inp.table(CASES_SOURCES), inp.table(CASES_CODEBOOK)
     _, lead = primary_segments(segments)
+    coded, lengths = icr.coded_text(segments, inp.table(SEGMENT_OFFSETS), inp.table(SOURCE_LENGTHS))
     double = icr.double_coded_sources(segments).height
-    notes = summaries.double_coding_notes(double, sources.height, q.double_coded_share_min)
+    reliability = icr.reliability_table(coded, lengths, codebook, lead)
+    notes = [*summaries.double_coding_notes(double, sources.height, q.double_coded_share_min),
+             *summaries.interval_notes(reliability)]
     return StepOutput(tables={
-        RELIABILITY: icr.reliability_table(segments, sources, codebook, lead),
-        DISAGREEMENTS: icr.disagreement_table(segments, sources, codebook, lead),
+        RELIABILITY: reliability,
+        DISAGREEMENTS: icr.disagreement_table(coded, sources, codebook, lead),
     }, notes=tuple(redacted_notes(notes, q.redact_terms)))
 
 
 def case_quotes(inp: StepInput) -> StepOutput:
-    """The strongest exemplar spans per case × theme as redacted quotes with provenance."""
+    """The strongest exemplar spans per case × theme as redacted quotes with provenance and attribution."""
     sources = inp.table(CASES_SOURCES)
     segments = inp.table(CASES_SEGMENTS).join(inp.table(SEGMENT_OFFSETS), on=_CODING_KEY, how="left",
                                               maintain_order="left")
     coded, _ = primary_segments(segments)
     enriched = matrices.enrich(coded, sources, inp.table(CASES_CODEBOOK))
     ranked = matrices.exemplars(matrices.cocoding(enriched, matrices.overlap_pairs(enriched)))
-    return StepOutput(tables={QUOTES: select_quotes(ranked, sources)})
+    labels = {key: role.label for key, role in inp.config.roles.items()}
+    return StepOutput(tables={QUOTES: select_quotes(ranked, sources, role_labels=labels)})
 
 
 def case_project(inp: StepInput) -> StepOutput:

@@ -46,14 +46,57 @@ def double_coding_notes(double_coded: int, n_sources: int, share_min: float) -> 
     return []
 
 
+def _comparison_key(row: Mapping[str, object]) -> str:
+    if row["coder_a"] is not None and row["coder_b"] is not None:
+        return f"{row['coder_a']}_{row['coder_b']}"
+    return "all_coders"
+
+
+def interval_notes(reliability: pl.DataFrame) -> list[str]:
+    """A note per comparison resting on fewer than two sources (no bootstrap interval)."""
+    few = reliability.filter((pl.col("code_id") == "__pooled__") & (pl.col("n_sources") < 2)).unique(
+        "coders", maintain_order=True)
+    return [f"reliability of {r['coders']} rests on {r['n_sources']} shared source(s): no bootstrap interval"
+            for r in few.iter_rows(named=True)]
+
+
 def agreement_figures(pooled: pl.DataFrame) -> dict[str, float]:
-    """Pooled kappa and alpha per level and second coder, e.g. presence_kappa_coder_b."""
+    """Pooled kappa and alpha per unit and comparison, e.g. character_kappa_coder_a_coder_b."""
     figures: dict[str, float] = {}
     for row in pooled.iter_rows(named=True):
         for stat in ("kappa", "alpha"):
             if row[stat] is not None:
-                figures[f"{row['level']}_{stat}_{row['coder_b']}"] = round(float(row[stat]), 4)
+                figures[f"{row['unit']}_{stat}_{_comparison_key(row)}"] = round(float(row[stat]), 4)
     return figures
+
+
+def interval(value: float | None, low: float | None, high: float | None) -> str:
+    """A statistic with its bootstrap interval, 3 decimals ("0.878 (0.801 to 0.930)"); n/a when undefined."""
+    if value is None:
+        return "n/a"
+    if low is None or high is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} ({low:.3f} to {high:.3f})"
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+UNIT_NAMES = {"presence": "source presence", "segment": "segment overlap", "character": "character"}
+
+
+def reliability_lines(pooled: pl.DataFrame) -> list[str]:
+    """One line per comparison and unit: who is compared, on what unit, and the pooled statistics."""
+    lines = []
+    for r in pooled.iter_rows(named=True):
+        lines.append(
+            f"- {r['coders']}, {UNIT_NAMES.get(r['unit'], r['unit'])} ({r['n_sources']} sources, {r['n_units']} units): "
+            f"agreement {'n/a' if r['agreement'] is None else format(r['agreement'], '.3f')}, "
+            f"{_possessive(r['kappa_type'])} kappa {interval(r['kappa'], r['kappa_low'], r['kappa_high'])}, "
+            f"Krippendorff's alpha {interval(r['alpha'], r['alpha_low'], r['alpha_high'])}"
+        )
+    return lines
 
 
 def case_markdown(
@@ -73,8 +116,9 @@ def case_markdown(
         "### Themes by number of cases",
         bullets(presence, "- {theme}: {n_cases} of {n_cases_total} cases, {n_segments} segments"),
         "",
-        f"### Inter-coder reliability ({double_coded} double-coded sources)",
-        bullets(pooled, "- {coder_a} vs {coder_b}, {level}: agreement {agreement}, kappa {kappa}, alpha {alpha}"),
+        f"### Inter-coder reliability ({double_coded} double-coded sources; all codes pooled, "
+        "95% bootstrap intervals over sources, on the text as coded)",
+        *reliability_lines(pooled),
         "",
         f"{n_quotes} redacted quotes; coded project written back as .qdpx.",
         *_note_lines(notes),

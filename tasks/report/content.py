@@ -35,6 +35,7 @@ from schemas.datasets.triangulation import (
 )
 from schemas.phases import PHASES
 from schemas.study_config import StudyConfig
+from tasks.qualitative.reliability import BOOTSTRAP_REPLICATES
 from tasks.report import fmt
 from tasks.report.joint import Point, joint_figure
 from tasks.step import Blob
@@ -290,16 +291,47 @@ def case_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
                          f"{p['n_cases']} of {p['n_cases_total']}" if p else fmt.DASH])
         out.append(Table("Case × theme matrix", ["theme", *cases, "cases present"], rows,
                          set(range(1, len(cases) + 2)), note, source))
-    rel = tables.get(RELIABILITY.name)
-    if rel is not None:
-        pooled = rel.filter(pl.col("code_id") == POOLED)
-        rows = [[f"{r['coder_a']} vs {r['coder_b']}", r["level"], str(r["n_sources"]), str(r["n_units"]),
-                 fmt.pct(r["agreement"]), fmt.num(r["kappa"]), fmt.num(r["alpha"])]
-                for r in _rows(pooled.sort("coder_a", "coder_b", "level"))]
-        out.append(Table("Inter-coder reliability (all codes pooled)",
-                         ["coders", "level", "sources", "units", "agreement", "kappa", "alpha"], rows, {2, 3, 4, 5, 6},
-                         sources=RELIABILITY.name))
+    out.extend(reliability_tables(tables))
     return out
+
+
+RELIABILITY_UNITS = {"presence": "source presence", "segment": "segment overlap", "character": "character"}
+
+
+def _coefficient(value: float | None, low: float | None, high: float | None) -> str:
+    """A kappa or alpha with its bootstrap interval: "0.88 (0.81 to 0.93)"."""
+    if value is None:
+        return fmt.DASH
+    if low is None or high is None:
+        return fmt.num(value)
+    return f"{fmt.num(value)} ({fmt.num(low)} to {fmt.num(high)})"
+
+
+def reliability_tables(tables: Mapping[str, pl.DataFrame]) -> list[Table]:
+    """Inter-coder reliability pooled over codes: one row per compared coders and unit."""
+    rel = tables.get(RELIABILITY.name)
+    if rel is None:
+        return []
+    order = {u: i for i, u in enumerate(RELIABILITY_UNITS)}
+    pooled = (
+        rel.filter(pl.col("code_id") == POOLED)
+        .with_columns(pl.col("unit").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_u"))
+        .sort(pl.col("comparison") == "all coders", "coders", "_u")
+    )
+    rows = [[r["coders"], RELIABILITY_UNITS.get(r["unit"], r["unit"]), str(r["n_sources"]), str(r["n_units"]),
+             fmt.pct(r["agreement"]), f"{r['kappa_type']}: {_coefficient(r['kappa'], r['kappa_low'], r['kappa_high'])}",
+             _coefficient(r["alpha"], r["alpha_low"], r["alpha_high"])]
+            for r in _rows(pooled)]
+    note = ("Every pair of coders on the sources both coded (Cohen's kappa) and, with three or more coders, all of "
+            "them at once (Fleiss' kappa over the sources every coder coded; Krippendorff's alpha with a coder who "
+            "did not code a source missing there). Units: source presence = (source, code), did the coder apply "
+            "the code anywhere in the source; segment overlap = (coded stretch, code), stretches being the text "
+            "any coder coded, overlapping codings merged; character = (character, code). Counted on the text the "
+            "coders coded (before redaction). In brackets: 95% percentile bootstrap intervals over sources "
+            f"({BOOTSTRAP_REPLICATES:,} resamples, seeded).")
+    return [Table("Inter-coder reliability (all codes pooled)",
+                  ["coders", "unit", "sources", "units", "agreement", "kappa (95% CI)", "alpha (95% CI)"], rows,
+                  {2, 3, 4, 5, 6}, note, sources=RELIABILITY.name)]
 
 
 def _display_value(r: Mapping[str, Any]) -> str:
@@ -414,8 +446,7 @@ def selected_quotes(tables: Mapping[str, pl.DataFrame], limit: int = QUOTES_SHOW
         .sort("_o", "theme")
         .head(limit)
     )
-    return [Quote(r["text"], f"{r['theme']}; case {r['case']}; " + ", ".join(
-        x for x in (r["role"], r["source_type"]) if x)) for r in _rows(best)]
+    return [Quote(r["text"], f"{r['attribution']} ({r['theme']})") for r in _rows(best)]
 
 
 def figure_views(figures: Sequence[Blob]) -> list[FigureView]:

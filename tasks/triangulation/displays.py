@@ -115,14 +115,19 @@ def _case_list(counts: pl.DataFrame) -> str:
 
 
 def attribution(q: Mapping[str, object], roles: Mapping[str, str]) -> str:
-    """Who said it, readably: source name, the participant's role title, the source type."""
-    role = q.get("role")
-    who = [str(q["source_name"])]
-    if role:
-        who.append(roles.get(str(role), str(role).replace("_", " ")))
-    if q.get("source_type") and str(q["source_type"]).lower() not in str(q["source_name"]).lower():
-        who.append(str(q["source_type"]))
-    return ", ".join(who)
+    """Who said it, in the study's words: the quote's attribution ("GP, case C, interview").
+
+    cases.quotes carries it (tasks/qualitative/quotes.attribution), built with the study's role
+    labels when the quotes were selected; a row without it (quotes from before the column)
+    falls back to the role label and source type here.
+    """
+    if q.get("attribution"):
+        return str(q["attribution"])
+    role = str(q.get("role") or "").strip()
+    kind = str(q.get("source_type") or "").strip()
+    return ", ".join([roles.get(role, role.replace("_", " ")) if role else "role not recorded",
+                      f"case {q['case']}" if q.get("case") else "case not recorded",
+                      kind if kind and kind.lower() != "unknown" else "source type not recorded"])
 
 
 def _node_rows(out: _Rows, side: str, nodes: Sequence[ThemeMatch], qual: QualTables, total: int) -> None:

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from conftest import run_steps
@@ -167,7 +168,7 @@ def test_reliability_on_the_double_coded_subset(demo: DemoRun) -> None:
     rel = demo.table(RELIABILITY)
     assert set(rel.get_column("n_sources")) == {double}
     pooled = rel.filter(pl.col("code_id") == "__pooled__")
-    assert set(pooled.get_column("level")) == {"presence", "character"}
+    assert set(pooled.get_column("unit")) == {"presence", "segment", "character"}
     assert all(0.4 < k < 1 for k in pooled.get_column("kappa"))
     assert demo.table(DISAGREEMENTS).height > 0
 
@@ -203,3 +204,94 @@ def test_summaries(demo: DemoRun) -> None:
     assert demo.cases.summary["cases"] == 6
     assert demo.cases.summary["double_coded_sources"] == demo.counts["case_double_coded"]
     assert "survey indicators" not in demo.cases.markdown or "left out" not in demo.cases.markdown
+
+
+def _coded_labels(demo: DemoRun) -> tuple[dict[str, dict[str, dict[str, np.ndarray]]], dict[str, int]]:
+    """From the demo's .qdpx files: source → coder → code path → a 0/1 mark per character of the coded text."""
+    marks: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    lengths: dict[str, int] = {}
+    for project in _projects(demo, demo.cfg.qualitative.case_studies.projects[0]):
+        users = dict(project.users.select("guid", "name").iter_rows())
+        path = dict(project.codes.select("guid", "path").iter_rows())
+        texts = dict(project.sources.select("guid", "text").iter_rows())
+        for source, start, end, code, user in project.selections.select(
+                "source_guid", "start", "end", "code_guid", "user_guid").iter_rows():
+            lengths[source] = len(texts[source])
+            per_code = marks.setdefault(source, {}).setdefault(users[user], {})
+            mark = per_code.setdefault(path[code], np.zeros(len(texts[source]), dtype=np.int8))
+            mark[start:end] = 1
+    return marks, lengths
+
+
+def _stretch_starts(per_coder: dict[str, dict[str, np.ndarray]], length: int) -> list[tuple[int, int]]:
+    covered = np.zeros(length + 1, dtype=bool)
+    spans = []
+    for per_code in per_coder.values():
+        for mark in per_code.values():
+            covered[:length] |= mark.astype(bool)
+    # Stretches of characters coded by anyone (codings here never touch without overlapping).
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.astype(np.int8)])))
+    for s, e in zip(edges[::2], edges[1::2], strict=True):
+        spans.append((int(s), int(e)))
+    return spans
+
+
+def _unit_labels(marks: dict[str, dict[str, np.ndarray]], unit: str, path: str, length: int,
+                 stretches: list[tuple[int, int]]) -> np.ndarray:
+    mark = marks.get(path, np.zeros(length, dtype=np.int8))
+    if unit == "character":
+        return mark
+    if unit == "presence":
+        return np.array([int(mark.any())])
+    return np.array([int(mark[s:e].any()) for s, e in stretches])
+
+
+def test_reliability_equals_a_computation_on_the_coded_texts(demo: DemoRun) -> None:
+    """Acceptance (issue 13): every published figure equals one computed here from the .qdpx files' own texts."""
+    import krippendorff
+    from sklearn.metrics import cohen_kappa_score
+
+    marks, lengths = _coded_labels(demo)
+    published = demo.table(CASES_SOURCES).select("source_id", "length")
+    shared = [s for s, coders in marks.items() if len(coders) >= 2]
+    # Redaction moved offsets in the double-coded sources: a computation on them would differ.
+    redacted = dict(published.iter_rows())
+    assert any(redacted[s] != lengths[s] for s in shared)
+    rel = demo.table(RELIABILITY)
+    pairs = rel.filter(pl.col("comparison") == "pair")
+    assert pairs.height > 0
+    checked = 0
+    for (a, b), rows in pairs.group_by("coder_a", "coder_b"):
+        sources = sorted(s for s in shared if {a, b} <= set(marks[s]))
+        paths = sorted({p for s in sources for c in (a, b) for p in marks[s][c]})
+        for unit in ("presence", "segment", "character"):
+            first: dict[str, list[np.ndarray]] = {p: [] for p in paths}
+            second: dict[str, list[np.ndarray]] = {p: [] for p in paths}
+            for s in sources:
+                stretches = _stretch_starts({c: marks[s][c] for c in (a, b)}, lengths[s])
+                for p in paths:
+                    first[p].append(_unit_labels(marks[s][a], unit, p, lengths[s], stretches))
+                    second[p].append(_unit_labels(marks[s][b], unit, p, lengths[s], stretches))
+            got = rows.filter(pl.col("unit") == unit)
+            expected = {p: (np.concatenate(first[p]), np.concatenate(second[p])) for p in paths}
+            expected["(all codes)"] = (np.concatenate([expected[p][0] for p in paths]),
+                                       np.concatenate([expected[p][1] for p in paths]))
+            assert got.height == len(expected)
+            for row in got.iter_rows(named=True):
+                x, y = expected[row["path"]]
+                assert row["n_units"] == x.size and row["n_sources"] == len(sources)
+                assert row["kappa"] == pytest.approx(cohen_kappa_score(x, y), abs=1e-9), (unit, row["path"])
+                if x.any() or y.any():
+                    alpha = krippendorff.alpha(reliability_data=np.array([x, y]), level_of_measurement="nominal")
+                    assert row["alpha"] == pytest.approx(alpha, abs=1e-9), (unit, row["path"])
+                checked += 1
+    assert checked > 3
+
+
+def test_quotes_are_attributed_in_the_studys_words(demo: DemoRun) -> None:
+    quotes = demo.table(QUOTES)
+    labels = {role.label for role in demo.cfg.roles.values()}
+    for row in quotes.iter_rows(named=True):
+        role, case, kind = row["attribution"].split(", ")
+        assert role in labels and case == f"case {row['case']}" and kind == row["source_type"] == "interview"
+        assert "|" not in row["attribution"] and "_" not in row["attribution"]

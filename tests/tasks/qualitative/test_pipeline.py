@@ -36,8 +36,8 @@ from tasks.step_io import records_of
 SCOPING_KEYS = ["sites", "sources", "segments", "lead_coder", "target_areas"]
 CASE_KEYS = ["cases", "sources", "segments", "lead_coder", "double_coded_sources", "quotes", "n_selected",
              "selected_sites", "selection_search", "diversity_selected", "diversity_actual", "diversity_random",
-             "presence_kappa_coder_b", "presence_alpha_coder_b", "character_kappa_coder_b",
-             "character_alpha_coder_b"]
+             *(f"{unit}_{stat}_coder_a_coder_b" for unit in ("presence", "segment", "character")
+               for stat in ("kappa", "alpha"))]
 
 
 def _families(family: str) -> set[str]:

@@ -100,3 +100,20 @@ def test_quotes_are_redacted_with_provenance(mini_run) -> None:  # noqa: ANN001
     # At most three quotes per case × theme, ranked 1..k.
     per_cell = quotes.group_by("case", "theme").agg(pl.col("rank").sort())
     assert all(r == list(range(1, len(r) + 1)) and len(r) <= 3 for r in per_cell.get_column("rank").to_list())
+
+
+def test_attribution_in_the_studys_words_with_not_recorded_where_missing() -> None:
+    from tasks.qualitative.quotes import attribution
+
+    rows = pl.DataFrame({
+        "role": ["gp", None, "practice_manager", " "],
+        "case": ["C", "MAT000001", "B", None],
+        "source_type": ["interview", "unknown", None, "focus_group"],
+    }, schema={"role": pl.String, "case": pl.String, "source_type": pl.String})
+    shown = rows.select(attribution({"gp": "GP"})).to_series().to_list()
+    assert shown == [
+        "GP, case C, interview",
+        "role not recorded, case MAT000001, source type not recorded",
+        "practice manager, case B, source type not recorded",
+        "role not recorded, case not recorded, focus group",
+    ]

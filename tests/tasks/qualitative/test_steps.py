@@ -31,6 +31,7 @@ from schemas.datasets.qualitative import (
     SELECTION_NOTES,
     SELECTION_SETS,
     SITE_PROFILES,
+    SOURCE_LENGTHS,
     SOURCE_TEXTS,
     THEME_PRESENCE,
 )
@@ -179,13 +180,41 @@ def test_quotes_take_their_provenance_from_the_offsets(tmp_path: Path) -> None:
     # A × topic areas: g1, g2 (g3 quotes g1's words and is dropped); A × maturity g6; B: g4, g5.
     assert sorted(quotes.get_column("segment_id")) == sorted(tq.gid(g) for g in ("g1", "g2", "g4", "g5", "g6"))
     assert (quotes.get_column("raw_start") == quotes.get_column("start") + 5).all()
+    # In the study's words: role label, case, source type; "not recorded" where the project is silent.
+    who = dict(quotes.select("segment_id", "attribution").iter_rows())
+    assert who[tq.gid("g1")] == "Gp Chair, case A, interview"
+    assert who[tq.gid("g4")] == "Nurse, case B, interview"
+
+
+def _coded_text(shift: int = 0) -> dict[Dataset, pl.DataFrame]:
+    """The codings' offsets and the sources' lengths in the unredacted text (`shift` characters later)."""
+    offsets = tq.segments().select("segment_id", "code_id", "coder", (pl.col("start") + shift).alias("raw_start"),
+                                   (pl.col("end") + shift).alias("raw_end"))
+    lengths = tq.sources().select("source_id", pl.col("length") + shift)
+    return {SEGMENT_OFFSETS: offsets, SOURCE_LENGTHS: lengths}
 
 
 def test_reliability_notes_too_little_double_coding(tmp_path: Path) -> None:
-    out = steps.case_reliability(_input(tq.study_config(tmp_path, double_coded_share_min=0.5), _case_tables()))
+    out = steps.case_reliability(_input(tq.study_config(tmp_path, double_coded_share_min=0.5),
+                                        {**_case_tables(), **_coded_text()}))
     pooled = _valid(out, RELIABILITY).filter(pl.col("code_id") == "__pooled__")
-    assert set(pooled.get_column("coder_b")) == {"coder_b"} and set(pooled.get_column("n_sources")) == {1}
-    assert out.notes == ("only 33.3% of sources are double-coded (minimum 50%)",)
+    assert set(pooled.get_column("coders")) == {"coder_a vs coder_b"} and set(pooled.get_column("n_sources")) == {1}
+    assert out.notes == ("only 33.3% of sources are double-coded (minimum 50%)",
+                         "reliability of coder_a vs coder_b rests on 1 shared source(s): no bootstrap interval")
+
+
+def test_reliability_counts_characters_of_the_coded_text(tmp_path: Path) -> None:
+    # The coded text is 7 characters longer than the published one (a name was redacted before
+    # the codings): character counts follow the coded text, not the published offsets.
+    config = tq.study_config(tmp_path)
+    published = _valid(steps.case_reliability(_input(config, {**_case_tables(), **_coded_text()})), RELIABILITY)
+    coded = _valid(steps.case_reliability(_input(config, {**_case_tables(), **_coded_text(7)})), RELIABILITY)
+    chars = {frame: f.filter((pl.col("unit") == "character") & (pl.col("code_id") == "__pooled__")).row(0, named=True)
+             for frame, f in (("published", published), ("coded", coded))}
+    # s1 codes: 3 codes over the whole source; both coders coded g1 = 18 characters of urgent care.
+    assert chars["published"]["n_units"] == 3 * len(tq.TEXT)
+    assert chars["coded"]["n_units"] == 3 * (len(tq.TEXT) + 7)
+    assert chars["coded"]["both"] == 18 and chars["coded"]["neither"] == chars["published"]["neither"] + 3 * 7
 
 
 def test_project_carries_the_redacted_texts(tmp_path: Path) -> None:
@@ -206,7 +235,7 @@ def test_case_summary_keeps_the_phase_summary_and_note_order(tmp_path: Path) -> 
         **_case_tables(),
         **chosen.tables,
         **steps.case_matrices(base).tables,
-        **steps.case_reliability(base).tables,
+        **steps.case_reliability(_input(config, {**_case_tables(), **_coded_text()})).tables,
         QUOTES: steps.case_quotes(_input(config, {**_case_tables(), SEGMENT_OFFSETS: tq.segments().select(
             "segment_id", "code_id", "coder", pl.col("start").alias("raw_start"), pl.col("end").alias("raw_end"))}
         )).tables[QUOTES],
@@ -216,9 +245,34 @@ def test_case_summary_keeps_the_phase_summary_and_note_order(tmp_path: Path) -> 
     assert list(out.summary)[:9] == ["cases", "sources", "segments", "lead_coder", "double_coded_sources", "quotes",
                                      "n_selected", "selected_sites", "selection_search"]
     assert out.summary["selected_sites"] == "S1; S2" and out.summary["double_coded_sources"] == 1
-    assert "presence_kappa_coder_b" in out.summary
+    assert "presence_kappa_coder_a_coder_b" in out.summary
+    assert "- coder_a vs coder_b, character (1 sources, " in out.markdown
     notes = [line for line in out.markdown.splitlines() if line.startswith("- note: ")]
     assert [n.split(":")[1].strip() for n in notes] == ["wave-1 outputs (survey.w1.respondents / answers) missing",
                                                         "only 33.3% of sources are double-coded (minimum 50%)",
                                                         "cases.qdpx"]
     assert [r["site_id"] for r in out.table] == ["S1", "S2"]
+
+
+def test_reliability_with_a_third_coder_compares_every_pair_and_all_three(tmp_path: Path) -> None:
+    # coder_c double-codes s1 (as coder_b did) and s3, which coder_b never coded: the pair
+    # coder_b / coder_c shares s1 only; Fleiss' kappa runs on s1, the one source all three coded.
+    third = pl.DataFrame([
+        {"segment_id": tq.gid("g8"), "source_id": tq.gid("s1"), "start": 0, "end": 18, "text": tq.TEXT[0:18],
+         "code_id": tq.segments().item(0, "code_id"), "coder": "coder_c"},
+        {"segment_id": tq.gid("g9"), "source_id": tq.gid("s3"), "start": 19, "end": 36, "text": tq.TEXT[19:36],
+         "code_id": tq.segments().item(3, "code_id"), "coder": "coder_c"},
+    ])
+    segments = pl.concat([tq.segments(), third])
+    offsets = segments.select("segment_id", "code_id", "coder", pl.col("start").alias("raw_start"),
+                              pl.col("end").alias("raw_end"))
+    tables = {**_case_tables(), CASES_SEGMENTS: segments, SEGMENT_OFFSETS: offsets,
+              SOURCE_LENGTHS: tq.sources().select("source_id", "length")}
+    out = steps.case_reliability(_input(tq.study_config(tmp_path), tables))
+    rel = _valid(out, RELIABILITY).filter(pl.col("code_id") == "__pooled__")
+    sources = dict(rel.filter(pl.col("unit") == "presence").select("coders", "n_sources").iter_rows())
+    assert sources == {"coder_a vs coder_b": 1, "coder_a vs coder_c": 2, "coder_b vs coder_c": 1,
+                       "coder_a, coder_b, coder_c": 2}
+    group = rel.filter(pl.col("comparison") == "all coders")
+    assert set(group.get_column("kappa_type")) == {"Fleiss"} and set(group.get_column("kappa_sources")) == {1}
+    assert group.height == 3

@@ -19,11 +19,26 @@ def test_double_coding_note_below_the_minimum_only() -> None:
     assert summaries.double_coding_notes(0, 0, 0.1) == ["only 0.0% of sources are double-coded (minimum 10%)"]
 
 
-def test_agreement_figures_name_level_statistic_and_coder() -> None:
-    pooled = pl.DataFrame({"level": ["presence", "character"], "coder_b": ["coder_b", "coder_b"],
-                           "kappa": [0.88304, None], "alpha": [0.9, 0.87777]})
+def test_agreement_figures_name_unit_statistic_and_coders() -> None:
+    pooled = pl.DataFrame({"unit": ["presence", "character", "segment"], "coder_a": ["ann", "ann", None],
+                           "coder_b": ["bob", "bob", None], "kappa": [0.88304, None, 0.7], "alpha": [0.9, 0.87777, None]})
     assert summaries.agreement_figures(pooled) == {
-        "presence_kappa_coder_b": 0.883, "presence_alpha_coder_b": 0.9, "character_alpha_coder_b": 0.8778}
+        "presence_kappa_ann_bob": 0.883, "presence_alpha_ann_bob": 0.9, "character_alpha_ann_bob": 0.8778,
+        "segment_kappa_all_coders": 0.7}
+
+
+def test_reliability_lines_name_the_coders_the_unit_and_the_interval() -> None:
+    pooled = pl.DataFrame({"coders": ["ann vs bob", "ann, bob, cy"], "unit": ["segment", "character"],
+                           "n_sources": [4, 5], "n_units": [120, 9000], "agreement": [0.9, None],
+                           "kappa_type": ["Cohen", "Fleiss"], "kappa": [0.81234, 0.5], "kappa_low": [0.7, None],
+                           "kappa_high": [0.9, None], "alpha": [0.8, None], "alpha_low": [0.69, None],
+                           "alpha_high": [0.91, None]})
+    assert summaries.reliability_lines(pooled) == [
+        "- ann vs bob, segment overlap (4 sources, 120 units): agreement 0.900, Cohen's kappa 0.812 (0.700 to "
+        "0.900), Krippendorff's alpha 0.800 (0.690 to 0.910)",
+        "- ann, bob, cy, character (5 sources, 9000 units): agreement n/a, Fleiss' kappa 0.500, Krippendorff's "
+        "alpha n/a",
+    ]
 
 
 def test_scoping_markdown_without_targets_says_none() -> None:
@@ -34,3 +49,12 @@ def test_scoping_markdown_without_targets_says_none() -> None:
         "## Scoping", "0 sites, 0 sources, 0 coded segments (counts from each source's primary coder; lead coder None).",
         "", "### Areas ranked by sites, then segments", "1. Urgent care: 0 sites, 0 segments", "",
         "Target areas (top 3): none.", "- note: a note"]
+
+
+def test_interval_notes_only_for_comparisons_on_fewer_than_two_sources() -> None:
+    rel = pl.DataFrame({"coders": ["a vs b", "a vs b", "a vs c", "b vs c"],
+                        "code_id": ["__pooled__", "x", "__pooled__", "__pooled__"], "n_sources": [1, 1, 2, 0]})
+    assert summaries.interval_notes(rel) == [
+        "reliability of a vs b rests on 1 shared source(s): no bootstrap interval",
+        "reliability of b vs c rests on 0 shared source(s): no bootstrap interval",
+    ]

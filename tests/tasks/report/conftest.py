@@ -98,10 +98,23 @@ def report_tables(tf: ModuleType) -> dict[str, pl.DataFrame]:
     framework = tf.matrix().group_by("case", "theme").agg(pl.col("n_segments").sum())
     presence = pl.DataFrame([{"theme": "Political context", "n_cases": 3, "n_cases_total": 4, "cases": "A; B; C",
                               "n_segments": 10, "n_sources": 7}])
-    reliability = pl.DataFrame([{"coder_a": "ann", "coder_b": "bob", "level": "presence", "code_id": "__pooled__",
-                                 "path": "(all codes)", "n_sources": 12, "n_units": 240, "both": 50, "first_only": 6,
-                                 "second_only": 4, "neither": 180, "agreement": 0.9583, "kappa": 0.8712,
-                                 "alpha": 0.8715}])
+    pair = {"comparison": "pair", "coders": "ann vs bob", "coder_a": "ann", "coder_b": "bob", "n_coders": 2,
+            "code_id": "__pooled__", "path": "(all codes)", "n_sources": 12, "kappa_sources": 12, "kappa_type": "Cohen"}
+    reliability = pl.DataFrame([
+        {**pair, "unit": "presence", "n_units": 240, "both": 50, "first_only": 6, "second_only": 4, "neither": 180,
+         "agreement": 0.9583, "kappa": 0.8712, "kappa_low": 0.7904, "kappa_high": 0.9311, "alpha": 0.8715,
+         "alpha_low": 0.7911, "alpha_high": 0.9313},
+        {**pair, "unit": "character", "n_units": 90000, "both": 5000, "first_only": 600, "second_only": 400,
+         "neither": 84000, "agreement": 0.9889, "kappa": 0.9012, "kappa_low": None, "kappa_high": None,
+         "alpha": 0.9013, "alpha_low": None, "alpha_high": None},
+        {"comparison": "all coders", "coders": "ann, bob, cy", "coder_a": None, "coder_b": None, "n_coders": 3,
+         "code_id": "__pooled__", "path": "(all codes)", "n_sources": 12, "kappa_sources": 5, "kappa_type": "Fleiss",
+         "unit": "segment", "n_units": 300, "both": None, "first_only": None, "second_only": None, "neither": None,
+         "agreement": 0.9, "kappa": 0.7512, "kappa_low": 0.6, "kappa_high": 0.84, "alpha": 0.7533, "alpha_low": 0.61,
+         "alpha_high": 0.85},
+    ], schema_overrides={c: pl.Int64 for c in ("both", "first_only", "second_only", "neither")}
+       | {c: pl.Float64 for c in ("kappa_low", "kappa_high", "alpha_low", "alpha_high")}
+       | {c: pl.String for c in ("coder_a", "coder_b")})
     props = [tf.proposition(p["id"], p["themes"], **p["quantitative"]) for p in PROPOSITIONS]
     props = [props[0].model_copy(update={"statement": PROPOSITIONS[0]["statement"]})]
     survey = tf.survey_tables([*est["w1"].to_dicts(), *est["w2"].to_dicts()], change.to_dicts())

@@ -75,3 +75,21 @@ def test_only_figures_are_embedded(figure_blobs: list[Blob]) -> None:
     views = figure_views(figure_blobs)
     assert [v.caption for v in views] == ["survey.w1.coverage_fig", "survey.w1.proportions_influence"]
     assert views[0].uri.startswith("data:image/png;base64,")
+
+
+def test_reliability_names_the_coders_and_the_unit(report_tables: dict[str, pl.DataFrame]) -> None:
+    table = next(t for t in case_tables(report_tables) if t.title == "Inter-coder reliability (all codes pooled)")
+    assert table.columns == ["coders", "unit", "sources", "units", "agreement", "kappa (95% CI)", "alpha (95% CI)"]
+    assert table.rows == [
+        ["ann vs bob", "source presence", "12", "240", "95.8%", "Cohen: 0.87 (0.79 to 0.93)", "0.87 (0.79 to 0.93)"],
+        ["ann vs bob", "character", "12", "90000", "98.9%", "Cohen: 0.90", "0.90"],
+        ["ann, bob, cy", "segment overlap", "12", "300", "90.0%", "Fleiss: 0.75 (0.60 to 0.84)", "0.75 (0.61 to 0.85)"],
+    ]
+    assert "before redaction" in table.note and "2,000 resamples" in table.note
+    assert table.sources == "cases.reliability"
+
+
+def test_selected_quotes_are_attributed_in_the_studys_words(report: Report) -> None:
+    # The role label (not the key "chair"), the case and the source type; the theme in brackets.
+    assert [q.source for q in report.quotes] == ["CCG chair (GP), case A, interview (Political context)",
+                                                 "CCG chair (GP), case A, interview (Alliance leadership)"]

@@ -26,7 +26,7 @@ def test_html_sets_the_survey_strand_beside_the_case_study_strand(report: Report
     assert "<svg" in survey and "62.0% (55.0–69.0%)" in survey and "n = 200" in survey
     assert "<h4>Case studies</h4>" in cases and "3 of 4 cases (A, B, C)" in cases
     assert "<h5>Speaking for</h5>" in cases and "The STP meets without [REDACTED] and decides." in cases
-    assert "<footer>Interview A, CCG chair (GP)</footer>" in cases
+    assert "<footer>CCG chair (GP), case A, interview</footer>" in cases
     # Readable attribution only: no internal quote keys such as A|Political context|1.
     assert not re.search(r"\b[A-D]\|[A-Z][a-z]+", page)
     assert "<p><strong>Verdict: agreement.</strong> Sensitivity: stable under case prevalence 1/3" in prop

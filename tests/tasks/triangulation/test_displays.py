@@ -231,9 +231,9 @@ def test_quotes_for_and_against_with_readable_attribution(tf: ModuleType) -> Non
     quotes = result.joint_displays.filter(pl.col("measure") == "quote")
     assert quotes["item"].to_list() == ["supporting quote 1", "supporting quote 2", "contradicting quote 1"]
     assert quotes["detail"].to_list() == [
-        "“[REDACTED] said the CCG no longer leads.” (Interview B, CCG chair (GP))",
-        "“We feel side-lined.” (Interview A, CCG chair (GP))",
-        "“No time for the board.” (Interview A, CCG chair (GP))",
+        "“[REDACTED] said the CCG no longer leads.” (CCG chair (GP), case B, interview)",
+        "“We feel side-lined.” (CCG chair (GP), case A, interview)",
+        "“No time for the board.” (CCG chair (GP), case A, interview)",
     ]
     # No internal quote keys (A|Political context|1) reach the display.
     assert not result.joint_displays["detail"].str.contains("|", literal=True).any()
@@ -297,8 +297,8 @@ def test_identical_quote_texts_are_not_repeated(tf: ModuleType) -> None:
     qual = type(qual)(codebook=qual.codebook, matrix=qual.matrix, quotes=quotes)
     result = _run(tf, [tf.proposition("p1", ["Political context"])], qual=qual)
     shown = result.joint_displays.filter(pl.col("measure") == "quote")["detail"].to_list()
-    assert shown == ["“The STP meets without [REDACTED] and decides.” (Interview A, CCG chair (GP))",
-                     "“[REDACTED] said the CCG no longer leads.” (Interview B, CCG chair (GP))"]
+    assert shown == ["“The STP meets without [REDACTED] and decides.” (CCG chair (GP), case A, interview)",
+                     "“[REDACTED] said the CCG no longer leads.” (CCG chair (GP), case B, interview)"]
 
 
 def test_free_text_by_group_is_tested_here(tf: ModuleType) -> None:

@@ -54,7 +54,8 @@ def quote(case: str, theme: str, rank: int, codes: str, text: str, length: int =
     return {"quote_id": f"{case}|{theme}|{rank}", "case": case, "theme": theme, "rank": rank, "segment_id": f"s{case}{rank}",
             "codes": codes, "source_id": f"src{case}", "source_name": f"Interview {case}", "source_type": "interview",
             "role": "chair", "participant_pseudonym": None, "site_id": None, "start": 0, "end": length,
-            "raw_start": 0, "raw_end": length, "text": text, "redactions": text.count("[REDACTED]")}
+            "raw_start": 0, "raw_end": length, "text": text, "redactions": text.count("[REDACTED]"),
+            "attribution": f"CCG chair (GP), case {case}, interview"}
 
 
 def quotes() -> pl.DataFrame:
