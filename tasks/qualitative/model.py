@@ -325,23 +325,19 @@ def combine(models: list[CodedModel], codebook: pl.DataFrame) -> CodedModel:
     return CodedModel(codebook, sources, segments, cases, notes, identifiers)
 
 
-def _guids(values: pl.Expr, kind: str, *prefix: str) -> pl.Expr:
+def _guids(frame: pl.DataFrame, column: str, kind: str, *prefix: str) -> pl.Expr:
     """Stable GUIDs (uuid5) of a string column, computed once per distinct value."""
-    return values.map_batches(
-        lambda col: col.replace_strict(
-            {v: stable_guid(kind, *prefix, v) for v in col.drop_nulls().unique().to_list()},
-            default=None, return_dtype=pl.String,
-        ),
-        return_dtype=pl.String,
-    )
+    # The GUIDs are computed here, outside any polars expression: a Python function inside an
+    # expression runs on polars' thread pool and needs the GIL, which deadlocks when a step on
+    # another thread holds the GIL while waiting for that pool (DataFrame.to_pandas does).
+    distinct = frame.get_column(column).drop_nulls().unique().to_list()
+    mapping = {v: stable_guid(kind, *prefix, v) for v in distinct}
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def _hex12(values: pl.Expr) -> pl.Expr:
+def _hex12(values: pl.Series) -> pl.Series:
     """Integers as 12 lower-case hexadecimal digits."""
-    return values.map_batches(
-        lambda col: pl.Series(np.char.mod("%012x", col.cast(pl.Int64).to_numpy()), dtype=pl.String),
-        return_dtype=pl.String,
-    )
+    return pl.Series(values.name, np.char.mod("%012x", values.cast(pl.Int64).to_numpy()), dtype=pl.String)
 
 
 def project_from_segments(
@@ -387,15 +383,14 @@ def project_from_segments(
     _raise(errors)
 
     data = data.with_columns(
-        _guids(pl.col("source"), "source", file).alias("source_guid"),
-        _guids(pl.col("coder"), "user").alias("user_guid"),
-        _guids(pl.col("case"), "case").alias("case_guid"),
-    ).with_columns(
-        # A segment's GUID: its source's GUID with the last group replaced by the segment's ordinal
-        # among the source's distinct (start, end, coder) spans, so ids are stable for one input.
-        (pl.col("source_guid").str.slice(0, 24) + _hex12(pl.struct("start", "end", "coder").rank("dense")
-                                                          .over("source_guid"))).alias("guid"),
+        _guids(data, "source", "source", file).alias("source_guid"),
+        _guids(data, "coder", "user").alias("user_guid"),
+        _guids(data, "case", "case").alias("case_guid"),
     )
+    # A segment's GUID: its source's GUID with the last group replaced by the segment's ordinal
+    # among the source's distinct (start, end, coder) spans, so ids are stable for one input.
+    ordinal = data.select(pl.struct("start", "end", "coder").rank("dense").over("source_guid")).to_series()
+    data = data.with_columns((pl.col("source_guid").str.slice(0, 24) + _hex12(ordinal)).alias("guid"))
     pieces = (
         data.sort("source_guid", "start", "end")
         .with_columns(reached=pl.col("end").cum_max().shift(1).over("source_guid").fill_null(0))

@@ -39,8 +39,10 @@ def to_project(model: CodedModel, name: str, variables: SourceVariables, site_va
             for var, column in meta.items()
         ]
     ).drop_nulls("value")
-    coders = model.segments.select("coder").unique().sort("coder").with_columns(
-        pl.col("coder").map_elements(lambda c: stable_guid("user", c), return_dtype=pl.String).alias("user_guid")
+    names = model.segments.get_column("coder").unique().sort()
+    # Computed outside polars' thread pool (see tasks.qualitative.model._guids).
+    coders = pl.DataFrame(
+        {"coder": names, "user_guid": pl.Series([stable_guid("user", c) for c in names.to_list()], dtype=pl.String)}
     )
     selections = model.segments.join(coders, on="coder", how="left").select(
         pl.col("segment_id").alias("guid"),

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from tasks.frames import as_matrix
+
 __all__ = [
     "POOLED",
     "UNITS",
@@ -540,7 +542,7 @@ def comparison_statistics(
                                                            return_dtype=pl.Int64).to_numpy()
         c_idx = sums.get_column("code").replace_strict({c: i for i, c in enumerate(codes)},
                                                       return_dtype=pl.Int64).to_numpy()
-        per_source[s_idx, c_idx, :] = sums.select(_STATS).to_numpy()
+        per_source[s_idx, c_idx, :] = as_matrix(sums.select(_STATS))
     per_code = np.concatenate([per_source.sum(axis=0), per_source.sum(axis=(0, 1))[None, :]])
     agreement, kappa, alpha = _statistics(per_code, k)
     if k == 2:

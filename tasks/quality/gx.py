@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from schemas.expectations import Check
+from tasks.frames import as_pandas
 from tasks.quality.native_checks import ROW_CHECKS, evaluate, natively_checkable
 from tasks.quality.offline_docs import make_offline, prune_unused_static
 
@@ -266,7 +267,7 @@ def _validate_with_gx(
             result_format=result_format,
         )
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()}, run_id=run_id)
+    outcome = checkpoint.run(batch_parameters={"dataframe": as_pandas(frame)}, run_id=run_id)
     found: dict[str, dict[str, Any]] = {}
     for sr in outcome.run_results.values():
         for res in sr.results:
