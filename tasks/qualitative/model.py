@@ -99,19 +99,22 @@ def case_site_ids(cases: pl.DataFrame, rule: SiteRule) -> pl.DataFrame:
 
 def _unlinked_reason(rule: SiteRule, variables: SourceVariables, site_variable: str) -> pl.Expr:
     """Why a source found no site, naming the rule that failed."""
+    # concat_str, not pl.format: a pattern's own braces ("\\d{2}") are not placeholders.
+    def around(before: str, after: str) -> pl.Expr:
+        return pl.concat_str(pl.lit(before), pl.col("case"), pl.lit(after))
+
     no_case = pl.col("case").is_null()
     if rule.kind == "variable":
         return pl.when(pl.col("site_ids").str.contains(SITE_SEPARATOR, literal=True)).then(
-            pl.format(f"no site: case '{{}}' covers several sites and the source variable {variables.site!r} is not set",
-                      "case")
+            around("no site: case '", f"' covers several sites and the source variable {variables.site!r} is not set")
         ).otherwise(pl.lit(f"no site: set the source variable {variables.site!r} or the case variable "
                            f"{site_variable!r} of a single-site case ({rule.describe()})"))
     if rule.kind == "case_pattern":
-        failed = pl.format(f"no site: case name '{{}}' does not match {rule.key}.site_pattern '{rule.pattern}'", "case")
+        failed = around("no site: case name '", f"' does not match {rule.key}.site_pattern '{rule.pattern}'")
     elif rule.kind == "mapping":
-        failed = pl.format(f"no site: case '{{}}' is not in {rule.key}.site_mapping", "case")
+        failed = around("no site: case '", f"' is not in {rule.key}.site_mapping")
     else:
-        failed = pl.format(f"no site: case '{{}}' has a blank name ({rule.key}.site_from: case_name)", "case")
+        failed = around("no site: case '", f"' has a blank name ({rule.key}.site_from: case_name)")
     return pl.when(no_case).then(
         pl.lit(f"no site: the source belongs to no case, and {rule.describe()} reads the site from its case")
     ).otherwise(failed)

@@ -38,7 +38,7 @@ def _sites(model) -> dict[str, str | None]:
 
 
 def test_site_from_a_pattern_on_the_case_name_quarantines_what_does_not_match() -> None:
-    rule = SiteRule("case_pattern", r"^Trust (?P<site>S\d+)$", key="qualitative.case_studies")
+    rule = SiteRule("case_pattern", r"^Trust (?P<site>S\d{2})$", key="qualitative.case_studies")
     project = _project_without_site_variables()
     model = build_model(project, _codebook(), "cases.qdpx", VARS, site_rule=rule)
     assert _sites(model) == {"Trust S01": "S01", "Trust S03": "S03"}
@@ -46,7 +46,7 @@ def test_site_from_a_pattern_on_the_case_name_quarantines_what_does_not_match() 
     q = model.quarantined
     assert q.height == 5 and set(q["case"].to_list()) == {"Case C (pilot)"}
     assert q["quarantine_reason"].unique().to_list() == [
-        r"no site: case name 'Case C (pilot)' does not match qualitative.case_studies.site_pattern '^Trust (?P<site>S\d+)$'"
+        r"no site: case name 'Case C (pilot)' does not match qualitative.case_studies.site_pattern '^Trust (?P<site>S\d{2})$'"
     ]
     # Rows in = kept + quarantined, and the quarantined sources' codings are gone with them.
     assert model.sources.height + q.height == project.sources.height
@@ -55,7 +55,7 @@ def test_site_from_a_pattern_on_the_case_name_quarantines_what_does_not_match() 
     assert not set(model.segments["source_id"].to_list()) & set(q["source_id"].to_list())
     assert model.notes[-1] == (
         "cases.qdpx: 5 source(s) with no site quarantined (qualitative.case_studies.site_pattern "
-        "'^Trust (?P<site>S\\d+)$' on the case name)"
+        "'^Trust (?P<site>S\\d{2})$' on the case name)"
     )
 
 
