@@ -107,3 +107,28 @@ def test_site_rule_options_are_checked_in_study_yaml() -> None:
         QdaInputs(projects=["p"], site_from="mapping")
     with pytest.raises(ValueError, match="only read with site_from: case_pattern"):
         QdaInputs(projects=["p"], site_pattern="(x)")
+
+
+def test_case_studies_read_their_sites_from_a_mapping_table_ingested_with_the_study(tmp_path) -> None:
+    """The mapping is a study input (ingested, read by the step); a source's own site variable still wins."""
+    import yaml
+    from conftest import mini_context, run_steps
+
+    from schemas.datasets.qualitative import CASES
+    from tasks.qualitative.pipeline import CASE_STEPS, SCOPING_STEPS
+    from tasks.step_io import records_of
+    from tasks.storage.tables import parquet_to_table
+
+    study = mini.write_study(tmp_path / "study")
+    (study.parent / "case_sites.csv").write_text("case,site\nA,S01\nC,S06\n")
+    data = yaml.safe_load(study.read_text())
+    data["qualitative"]["case_studies"].update({
+        "site_from": "mapping", "site_mapping": {"path": "case_sites.csv", "case_column": "case", "site_column": "site"}})
+    study.write_text(yaml.safe_dump(data, sort_keys=False))
+    ctx = mini_context(study, tmp_path)
+    assert "qual.site_map.case_studies" in {r.name for r in ctx.inputs}
+    scoping = records_of(run_steps(ctx, SCOPING_STEPS, {}))
+    cases = records_of(run_steps(ctx, CASE_STEPS[:1], scoping))
+    table = parquet_to_table(ctx.store().get(cases[CASES.resolve()].key))
+    # B is not in the mapping: its case names no site, but its sources carry their own site_id.
+    assert table.select("case", "site_ids").sort("case").rows() == [("A", "S01"), ("B", ""), ("C", "S06")]

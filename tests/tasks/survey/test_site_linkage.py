@@ -153,3 +153,41 @@ def test_all_blank_multiple_choice_is_none_chosen_or_missing_as_declared() -> No
     missing = {**VARIABLES, "help": VARIABLES["help"].model_copy(update={"blank_means": "missing"})}
     rows = answers_long(recoded, missing, "w1", "rid").filter(pl.col("variable") == "help")
     assert rows.select("respondent_id", "code", "missing").rows() == [("R1", "1", False), ("R2", None, True)]
+
+
+def test_a_wave_links_sites_through_a_lookup_table_ingested_with_the_study(tmp_path) -> None:
+    """The lookup table is an input of the study (ingested, read by intake), not a derived file."""
+    import yaml
+
+    from schemas.datasets.survey import INTAKE, REMOVED, RESPONDENTS
+    from tasks.storage.tables import parquet_to_table
+    from tests.tasks.survey.conftest import build_study
+    from tests.tasks.survey.wave_run import run_wave, wave_context
+
+    toy = build_study(tmp_path / "toy", n_sites=12, per_site=6, human=False)
+    export = toy.exports["w1"]
+    # The lookup says where each member works: the roster's sites, one reference moved.
+    lookup = toy.rosters["w1"].select(pl.col("member").alias("ref"), pl.col("site").alias("site_code"))
+    lookup.write_csv(toy.root / "ref_sites.csv")
+    data = yaml.safe_load(toy.config.read_text())
+    respondent = data["survey"]["respondent"]
+    respondent.pop("site_column")
+    respondent.update({"site_from": "lookup", "site_lookup": {
+        "path": "ref_sites.csv", "export_column": "ExternalReference", "key_column": "ref",
+        "site_column": "site_code"}})
+    toy.config.write_text(yaml.safe_dump(data))
+    ctx = wave_context(toy.config, tmp_path / "store")
+    assert "survey.site_lookup" in {r.name for r in ctx.inputs}
+    run = run_wave(ctx, "w1")
+
+    def table(name: str) -> pl.DataFrame:
+        return parquet_to_table(ctx.store().get(run.records[name].key))
+
+    removed = table(REMOVED.resolve(wave="w1"))
+    blank = export.filter(pl.col("ExternalReference").is_null() | (pl.col("ExternalReference") == "")).height
+    assert removed.filter(pl.col("reason") == "no site: 'ExternalReference' is blank").height == blank > 0
+    intake = table(INTAKE.resolve(wave="w1")).filter(pl.col("input") == "export").row(0, named=True)
+    assert intake["rows_in"] == export.height == intake["rows_kept"] + intake["rows_quarantined"]
+    respondents = table(RESPONDENTS.resolve(wave="w1"))
+    assert respondents.height == intake["rows_kept"] > 0
+    assert set(respondents["site_id"].to_list()) <= set(toy.sites["code"].to_list())
