@@ -173,7 +173,7 @@ def lookup_links(table: pl.DataFrame, key_column: str, site_column: str, name: s
     links = table.select(
         pl.col(key_column).cast(pl.String).str.strip_chars().alias("link"),
         pl.col(site_column).cast(pl.String).str.strip_chars().alias("site_id"),
-    ).filter(pl.col("link").is_not_null() & (pl.col("link") != "")).unique()
+    ).filter(_filled("link") & _filled("site_id")).unique()
     clash = links.filter(pl.col("link").is_duplicated())
     if clash.height:
         raise InputError(
@@ -181,3 +181,16 @@ def lookup_links(table: pl.DataFrame, key_column: str, site_column: str, name: s
             f"{clash['link'].n_unique()} key(s) listed with different sites",
         )
     return links
+
+
+def _filled(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null() & (pl.col(column) != "")
+
+
+def rejected_lookup_rows(table: pl.DataFrame, key_column: str, site_column: str) -> pl.DataFrame:
+    """Lookup-table rows that link nothing (blank key or blank site), as read, with the reason."""
+    key = pl.col(key_column).cast(pl.String).str.strip_chars().fill_null("")
+    site = pl.col(site_column).cast(pl.String).str.strip_chars().fill_null("")
+    return table.filter((key == "") | (site == "")).with_columns(
+        pl.when(key == "").then(pl.lit("blank key")).otherwise(pl.lit("blank site id")).alias(REASON)
+    )

@@ -50,7 +50,12 @@ from tasks.survey.figures import wave_figures
 from tasks.survey.freetext import HUMAN_COLUMNS, pseudonymise_human, wave_freetext
 from tasks.survey.instrument import answers_long, wave_variables
 from tasks.survey.intake import intake_table, respondent_site_links, usable_export
-from tasks.survey.population import rejected_site_rows, roster_frame, site_frame
+from tasks.survey.population import (
+    rejected_lookup_rows,
+    rejected_site_rows,
+    roster_frame,
+    site_frame,
+)
 from tasks.survey.responses import (
     ATTRIBUTES,
     RESPONDENT_PREFIX,
@@ -173,6 +178,13 @@ def intake(inp: StepInput) -> StepOutput:
     quarantine = {"sites": site_rejects, "roster": roster.rejected}
     # The runner files quarantined rows under the name of the dataset of the same table.
     where = {"sites": inp.name(SITES), "roster": inp.name(ROSTER)}
+    if lookup and lookup_read:
+        lookup_rejects = rejected_lookup_rows(lookup_read[1].frame, lookup.key_column, lookup.site_column)
+        rows_in = lookup_read[1].frame.height
+        intake_rows.append(("site_lookup", lookup_read[0].original_name, rows_in, rows_in - lookup_rejects.height,
+                            lookup_rejects.height))
+        quarantine["site_lookup"] = lookup_rejects
+        where["site_lookup"] = f"survey.{wave}.site_lookup"
     notes = [
         *(f"export: {n}" for n in export.notes),
         *roster.notes,

@@ -168,6 +168,8 @@ def test_a_wave_links_sites_through_a_lookup_table_ingested_with_the_study(tmp_p
     export = toy.exports["w1"]
     # The lookup says where each member works: the roster's sites, one reference moved.
     lookup = toy.rosters["w1"].select(pl.col("member").alias("ref"), pl.col("site").alias("site_code"))
+    # Two rows link nothing: quarantined with their reason, the lookup's rows accounted for.
+    lookup = pl.concat([lookup, pl.DataFrame({"ref": ["", "X1"], "site_code": ["S001", None]})])
     lookup.write_csv(toy.root / "ref_sites.csv")
     data = yaml.safe_load(toy.config.read_text())
     respondent = data["survey"]["respondent"]
@@ -188,6 +190,12 @@ def test_a_wave_links_sites_through_a_lookup_table_ingested_with_the_study(tmp_p
     assert removed.filter(pl.col("reason") == "no site: 'ExternalReference' is blank").height == blank > 0
     intake = table(INTAKE.resolve(wave="w1")).filter(pl.col("input") == "export").row(0, named=True)
     assert intake["rows_in"] == export.height == intake["rows_kept"] + intake["rows_quarantined"]
+    accounted = table(INTAKE.resolve(wave="w1")).filter(pl.col("input") == "site_lookup")
+    assert accounted.select("file", "rows_in", "rows_kept", "rows_quarantined").rows() == [
+        ("ref_sites.csv", lookup.height, lookup.height - 2, 2)]
+    quarantined = [k for k in ctx.store().list("quarantine/") if k.endswith("site_lookup.parquet")]
+    assert parquet_to_table(ctx.store().get(quarantined[0]))["quarantine_reason"].to_list() == [
+        "blank key", "blank site id"]
     respondents = table(RESPONDENTS.resolve(wave="w1"))
     assert respondents.height == intake["rows_kept"] > 0
     assert set(respondents["site_id"].to_list()) <= set(toy.sites["code"].to_list())
