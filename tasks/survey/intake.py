@@ -78,3 +78,27 @@ def respondent_site_links(
             raise ValueError("survey.respondent.site_from: lookup needs the site lookup table (site_lookup.path)")
         return lookup_links(lookup, config.key_column, config.site_column, lookup_name)
     return None
+
+
+def value_label_notes(export: SurveyExport, variables: Mapping[str, Variable], wave: str, name: str) -> list[str]:
+    """Where an SPSS export's own answer labels disagree with study.yaml's `labels` (a code it does
+    not declare, or a code labelled otherwise: a reversed scale shows here first)."""
+    if export.format != "spss" or export.choices.is_empty():
+        return []
+    notes = []
+    for key, var in variables.items():
+        if var.type not in ("single_choice", "likert"):
+            continue
+        column = export_columns(var, wave)[None]
+        rows = export.choices.filter(pl.col("field") == column)
+        for code, label in rows.select("code", "label").iter_rows():
+            if code in var.missing_codes:
+                continue
+            declared = var.labels.get(code)
+            if declared is None:
+                notes.append(f"{name}: {column!r} labels code {code} {label!r}, which survey.variables.{key}.labels "
+                             "does not declare (declare it, or list it in missing_codes)")
+            elif declared.strip().lower() != label.strip().lower():
+                notes.append(f"{name}: {column!r} labels code {code} {label!r}, but survey.variables.{key}.labels "
+                             f"says {declared!r}")
+    return notes

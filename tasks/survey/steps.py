@@ -49,7 +49,12 @@ from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_ma
 from tasks.survey.figures import wave_figures
 from tasks.survey.freetext import HUMAN_COLUMNS, pseudonymise_human, wave_freetext
 from tasks.survey.instrument import answers_long, wave_variables
-from tasks.survey.intake import intake_table, respondent_site_links, usable_export
+from tasks.survey.intake import (
+    intake_table,
+    respondent_site_links,
+    usable_export,
+    value_label_notes,
+)
 from tasks.survey.population import (
     rejected_lookup_rows,
     rejected_site_rows,
@@ -187,6 +192,7 @@ def intake(inp: StepInput) -> StepOutput:
         where["site_lookup"] = f"survey.{wave}.site_lookup"
     notes = [
         *(f"export: {n}" for n in export.notes),
+        *value_label_notes(export, wave_variables(cfg.survey, wave), wave, export_raw.original_name),
         *roster.notes,
         *cleaned.notes,
         *(quarantine_note(inp.run.run_id, where[t], t, r.height) for t, r in quarantine.items() if r.height),

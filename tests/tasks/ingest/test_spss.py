@@ -73,3 +73,20 @@ def test_spss_status_codes_are_read_by_their_value_labels(tmp_path: Path) -> Non
     status = normalise_status(export.data["Status"], "spss", "Status", labels)
     assert status.to_list() == ["IP Address", "Survey Preview", "IP Address"]
     assert isinstance(status, pl.Series)
+
+
+def test_sav_answer_labels_that_study_yaml_does_not_share_are_noted(tmp_path: Path) -> None:
+    from schemas.study_config import Variable
+    from tasks.survey.intake import value_label_notes
+
+    export = read_sav(_sav(tmp_path), "w1.sav")
+    variables = {"trust": Variable(type="likert", question="Trust?", column="Q1", waves=["w1"],
+                                   labels={"1": "Not at all", "2": "A LITTLE ", "3": "Some", "4": "A great deal"})}
+    assert value_label_notes(export, variables, "w1", "w1.sav") == [
+        "w1.sav: 'Q1' labels code 4 'A lot', but survey.variables.trust.labels says 'A great deal'",
+    ]
+    variables["trust"] = variables["trust"].model_copy(update={"labels": {"1": "Not at all", "2": "A little"}})
+    assert value_label_notes(export, variables, "w1", "w1.sav") == [
+        "w1.sav: 'Q1' labels code 4 'A lot', which survey.variables.trust.labels does not declare "
+        "(declare it, or list it in missing_codes)",
+    ]
