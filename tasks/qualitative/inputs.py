@@ -25,7 +25,7 @@ from tasks.qualitative.model import (
     combine,
     project_from_segments,
 )
-from tasks.redaction import redact, redaction_pattern
+from tasks.redaction import redact, redact_column, redaction_pattern
 from tasks.step import RawFile
 
 # Logical names of the raw inputs (tasks/storage/runs.py:config_inputs); a name ending in "."
@@ -159,6 +159,13 @@ def load_projects(
             model = check_sites(model, file.original_name, known, require_site=require_site)
         models.append(model)
     merged = combine(models, codebook)
+    if merged.quarantined.height:
+        # Quarantined rows are never published, but are kept as carefully: names in them redacted.
+        pattern = redaction_pattern(cfg.qualitative.redact_terms, merged.identifiers)
+        merged = replace(merged, quarantined=merged.quarantined.with_columns(
+            redact_column(merged.quarantined.get_column(c), pattern, merged.identifiers).alias(c)
+            for c in ("name", "case", "quarantine_reason")
+        ))
     if merged.sources.is_empty() and merged.quarantined.height:
         raise no_sources_left(merged, rule, ", ".join(f.original_name for f in files))
     return merged

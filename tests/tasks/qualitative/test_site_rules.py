@@ -132,3 +132,21 @@ def test_case_studies_read_their_sites_from_a_mapping_table_ingested_with_the_st
     table = parquet_to_table(ctx.store().get(cases[CASES.resolve()].key))
     # B is not in the mapping: its case names no site, but its sources carry their own site_id.
     assert table.select("case", "site_ids").sort("case").rows() == [("A", "S01"), ("B", ""), ("C", "S06")]
+
+
+def test_quarantined_source_names_are_redacted_like_published_ones(tmp_path) -> None:
+    import tiny_qual as tq
+
+    from tasks.ingest.qdpx import write_qdc
+    from tasks.qualitative.inputs import load_projects, read_codebook
+
+    cfg = tq.study_config(tmp_path)
+    cfg = cfg.model_copy(update={"qualitative": cfg.qualitative.model_copy(update={"redact_terms": ["Case C"]})})
+    codebook = read_codebook(RawFile("qual.codebook", write_qdc(mini.project("cb", []).codes, "cb.qdc"), "cb.qdc"))
+    files = [RawFile("qual.cases.000", write_qdpx(_project_without_site_variables()), "cases.qdpx")]
+    rule = SiteRule("case_pattern", r"^Trust (S\d+)$", key="qualitative.case_studies")
+    model = load_projects(files, cfg.qualitative.case_studies, codebook, cfg, b"k", require_case=True,
+                          require_site=False, known_sites=None, rule=rule)
+    names = model.quarantined["name"].to_list()
+    assert len(names) == 5 and not any("Case C" in n for n in names)
+    assert all("Case C" not in r for r in model.quarantined["quarantine_reason"].to_list())
