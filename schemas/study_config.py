@@ -100,19 +100,45 @@ class WaveConfig(_Strict):
     year: int
     phase: Literal["survey_w1", "survey_w2"]
     export: str
-    format: Literal["qualtrics", "redcap", "csv"]
+    format: Literal["qualtrics", "redcap", "csv", "spss"]
     dictionary: str | None = None
     roster: RosterConfig
     # Time-varying site attributes for this wave: analysis name -> sites column.
     site_attributes: dict[Slug, str] = Field(default_factory=dict)
 
 
+# Response statuses that are not real responses, as Qualtrics labels them (the reader resolves
+# its numeric codes to these labels): previews (online or offline), tests and every kind of spam.
+EXCLUDED_STATUSES = (
+    "Survey Preview", "Survey Test", "Spam", "Survey Preview Spam", "Imported Spam",
+    "Offline Survey Preview", "EX Spam",
+)
+
+
+class SiteLookup(TableInput):
+    """A lookup table linking an export value (a member or reference id) to a site id."""
+
+    # Export column whose value is looked up (e.g. ExternalReference).
+    export_column: str
+    # Lookup-table column matched against it, and the column holding the site id.
+    key_column: str
+    site_column: str
+
+
+# Where a respondent's site comes from: the export's own site column, the wave's roster (the
+# export's member column -> roster id -> roster site) or a lookup table.
+RespondentSiteFrom = Literal["column", "roster", "lookup"]
+
+
 class RespondentConfig(_Strict):
     """How a survey submission identifies its respondent, site and role."""
 
     id_column: str
-    site_column: str
+    # The export's site column (site_from: column).
+    site_column: str | None = None
     role_column: str
+    site_from: RespondentSiteFrom = "column"
+    site_lookup: SiteLookup | None = None
     # Export code -> role key in `roles`.
     role_codes: dict[str, Slug]
     # Pseudonymous link id (e.g. Qualtrics ExternalReference = roster member id), used to find
@@ -123,9 +149,19 @@ class RespondentConfig(_Strict):
     progress_column: str | None = None
     submitted_column: str | None = None
     # Submissions with these status labels are removed (previews, spam, tests).
-    exclude_status: list[str] = Field(
-        default_factory=lambda: ["Survey Preview", "Survey Test", "Spam"]
-    )
+    exclude_status: list[str] = Field(default_factory=lambda: list(EXCLUDED_STATUSES))
+
+    @model_validator(mode="after")
+    def _site_link(self) -> RespondentConfig:
+        if self.site_from == "column" and not self.site_column:
+            raise ValueError("site_from: column needs site_column (the export column holding the site id)")
+        if self.site_from == "roster" and not self.member_column:
+            raise ValueError("site_from: roster needs member_column (the export column holding the roster's member id)")
+        if self.site_from == "lookup" and self.site_lookup is None:
+            raise ValueError("site_from: lookup needs site_lookup (path, export_column, key_column, site_column)")
+        if self.site_from != "lookup" and self.site_lookup is not None:
+            raise ValueError(f"site_lookup is only read with site_from: lookup (site_from is {self.site_from!r})")
+        return self
 
 
 class Variable(_Strict):
@@ -143,6 +179,9 @@ class Variable(_Strict):
     grid: Slug | None = None  # Likert items sharing a grid are checked for straight-lining
     # Codes counted as the "positive" answer when a single proportion summarises the variable.
     key_codes: list[str] = Field(default_factory=list)
+    # Multiple choice: what a row with no option chosen means — an unanswered item ("missing",
+    # left out of the proportions' base) or an answer choosing none ("none_chosen", counted in it).
+    blank_means: Literal["missing", "none_chosen"] = "missing"
 
     @model_validator(mode="after")
     def _shape(self) -> Variable:
@@ -150,6 +189,8 @@ class Variable(_Strict):
             raise ValueError(f"a {self.type} variable needs `labels` (export code -> label)")
         if self.type == "multiple_choice" and "{code}" not in self.column:
             raise ValueError("a multiple_choice `column` must be a template containing {code}")
+        if self.blank_means != "missing" and self.type != "multiple_choice":
+            raise ValueError(f"blank_means applies to multiple_choice variables only (this one is {self.type})")
         unknown = [c for c in self.key_codes if c not in self.labels]
         if unknown:
             raise ValueError(f"key_codes {unknown} are not among the labels' codes")
@@ -249,6 +290,19 @@ class SourceVariables(_Strict):
     participant: str = "participant_id"
 
 
+class CaseSiteMapping(TableInput):
+    """A table linking each case name to the site id it studies."""
+
+    case_column: str
+    site_column: str
+
+
+# Where a source's or case's site comes from: a REFI variable (the source's `site` variable, or
+# the case's `case_site_variable`), the case name itself, a regular expression on the case name,
+# or a mapping table (case name -> site id).
+QualSiteFrom = Literal["variable", "case_name", "case_pattern", "mapping"]
+
+
 class QdaInputs(_Strict):
     """A set of REFI-QDA projects (or coded-segment CSVs) and how to read their metadata."""
 
@@ -257,6 +311,29 @@ class QdaInputs(_Strict):
     source_variables: SourceVariables = Field(default_factory=SourceVariables)
     # REFI case variable holding the site ids a case covers (several separated by ';').
     case_site_variable: str = "site_ids"
+    site_from: QualSiteFrom = "variable"
+    # site_from: case_pattern — the site id is the named group `site`, else group 1.
+    site_pattern: str | None = None
+    site_mapping: CaseSiteMapping | None = None
+
+    @model_validator(mode="after")
+    def _site_link(self) -> QdaInputs:
+        if self.site_from == "case_pattern":
+            if not self.site_pattern:
+                raise ValueError("site_from: case_pattern needs site_pattern (a regular expression on the case name)")
+            try:
+                compiled = re.compile(self.site_pattern)
+            except re.error as exc:
+                raise ValueError(f"site_pattern {self.site_pattern!r} is not a valid regular expression: {exc}") from exc
+            if compiled.groups == 0:
+                raise ValueError(f"site_pattern {self.site_pattern!r} needs a group: (?P<site>...) or (...)")
+        elif self.site_pattern is not None:
+            raise ValueError(f"site_pattern is only read with site_from: case_pattern (site_from is {self.site_from!r})")
+        if self.site_from == "mapping" and self.site_mapping is None:
+            raise ValueError("site_from: mapping needs site_mapping (path, case_column, site_column)")
+        if self.site_from != "mapping" and self.site_mapping is not None:
+            raise ValueError(f"site_mapping is only read with site_from: mapping (site_from is {self.site_from!r})")
+        return self
 
 
 class Quota(_Strict):

@@ -386,7 +386,7 @@ class Intake(pa.DataFrameModel):
     """Rows in = rows kept + rows quarantined, for each input table of a wave."""
 
     wave: str
-    input: str = pa.Field(isin=["sites", "roster", "export"])
+    input: str = pa.Field(isin=["sites", "roster", "export", "site_lookup"])
     file: str
     rows_in: int = pa.Field(ge=0)
     rows_kept: int = pa.Field(ge=0)

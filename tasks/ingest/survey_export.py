@@ -1,4 +1,4 @@
-"""One result type for survey exports (Qualtrics, REDCap, plain CSV) and the reader that picks the format."""
+"""One result type for survey exports (Qualtrics, REDCap, plain CSV, SPSS) and the reader that picks the format."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tasks.ingest.tables import (
 )
 from tasks.ingest.text import decode_text
 
-SURVEY_FORMATS = ("csv", "qualtrics", "redcap")
+SURVEY_FORMATS = ("csv", "qualtrics", "redcap", "spss")
 
 COLUMNS_SCHEMA: dict[str, pl.DataType] = {
     "column": pl.String(),
@@ -257,10 +257,11 @@ def read_survey_export(
     dictionary: bytes | None = None,
     dictionary_name: str | None = None,
 ) -> SurveyExport:
-    """Read a survey export of the given format ("qualtrics", "redcap" or "csv")."""
-    # Imported here because both modules import SurveyExport from this one.
+    """Read a survey export of the given format ("qualtrics", "redcap", "csv" or "spss")."""
+    # Imported here because these modules import SurveyExport from this one.
     from tasks.ingest.qualtrics import read_qualtrics_csv
     from tasks.ingest.redcap import read_redcap_csv
+    from tasks.ingest.spss import is_sav, read_sav
 
     if format not in SURVEY_FORMATS:
         raise InputError(
@@ -276,6 +277,11 @@ def read_survey_export(
             "a data dictionary can only accompany a REDCap export",
             f"format is {format!r}",
         )
+    if format == "spss":
+        return read_sav(data, name)
+    if is_sav(data):
+        raise InputError(name, "format", 'an SPSS .sav export must be read as format "spss"',
+                         f"format is {format!r}")
     if format == "qualtrics":
         return read_qualtrics_csv(data, name)
     if format == "redcap":

@@ -19,12 +19,13 @@ from tasks.ingest.tables import read_table as read_input_table
 from tasks.ingest.tables import require_columns
 from tasks.qualitative.model import (
     CodedModel,
+    SiteRule,
     build_model,
     codebook_table,
     combine,
     project_from_segments,
 )
-from tasks.redaction import redact, redaction_pattern
+from tasks.redaction import redact, redact_column, redaction_pattern
 from tasks.step import RawFile
 
 # Logical names of the raw inputs (tasks/storage/runs.py:config_inputs); a name ending in "."
@@ -101,15 +102,50 @@ def check_sites(
     return model
 
 
+def site_rule(inputs: QdaInputs, section: str, mapping: RawFile | None) -> SiteRule:
+    """The site rule of a qualitative section, with its case-to-site mapping table read."""
+    key = f"qualitative.{section}"
+    if inputs.site_from != "mapping":
+        return SiteRule(inputs.site_from, inputs.site_pattern, {}, key)
+    config = inputs.site_mapping
+    if config is None or mapping is None:
+        raise ValueError(f"study.yaml {key}.site_from: mapping needs the table {key}.site_mapping.path")
+    frame = read_input_table(mapping.data, mapping.original_name, sheet=config.sheet).frame
+    require_columns(frame, [config.case_column, config.site_column], mapping.original_name)
+    pairs = frame.select(
+        pl.col(config.case_column).str.strip_chars().alias("case"),
+        pl.col(config.site_column).str.strip_chars().alias("site"),
+    ).filter(pl.col("case").is_not_null() & (pl.col("case") != "") & pl.col("site").is_not_null() & (pl.col("site") != ""))
+    clash = pairs.unique().filter(pl.col("case").is_duplicated())
+    if clash.height:
+        raise InputError(mapping.original_name, f"column {config.case_column!r}", "each case must map to one site",
+                         f"case {clash.item(0, 'case')!r} is listed with different sites")
+    return SiteRule("mapping", None, dict(pairs.unique("case").iter_rows()), key)
+
+
+def no_sources_left(model: CodedModel, rule: SiteRule, file: str) -> InputError:
+    """The error of a phase whose every source was quarantined: the commonest reason and the rule."""
+    counts = model.quarantined.group_by("quarantine_reason").len().sort(["len", "quarantine_reason"],
+                                                                        descending=[True, False])
+    reason, n = counts.row(0)
+    return InputError(
+        file, f"all {model.quarantined.height} sources", "a qualitative phase needs at least one source linked to a site",
+        f"{n} quarantined: {reason}; check study.yaml {rule.key}.site_from",
+    )
+
+
 def load_projects(
     files: Sequence[RawFile], inputs: QdaInputs, codebook: pl.DataFrame, cfg: StudyConfig, key: bytes,
     *, require_case: bool, require_site: bool, known_sites: set[str] | None,
+    rule: SiteRule | None = None,
 ) -> CodedModel:
     """Read and validate every project file and merge them (pseudonymised, not yet redacted).
 
     A source at a site missing from the sites table is an error where sites are required
-    (scoping) and a note otherwise (case studies).
+    (scoping) and a note otherwise (case studies). A source the site rule links to no site is
+    quarantined with the rule that failed; a phase left with no source fails with that reason.
     """
+    rule = rule or SiteRule(inputs.site_from, inputs.site_pattern)
     models = []
     # Built once: a national study has ~200k sites and thousands of project files.
     known = pl.Series(sorted(known_sites), dtype=pl.String) if known_sites is not None else None
@@ -117,12 +153,22 @@ def load_projects(
         model = build_model(
             read_project(file, inputs, codebook), codebook, file.original_name, inputs.source_variables,
             site_variable=inputs.case_site_variable, key=key, require_case=require_case,
-            require_site=require_site, role_map=role_map(cfg),
+            require_site=require_site, role_map=role_map(cfg), site_rule=rule,
         )
         if known is not None:
             model = check_sites(model, file.original_name, known, require_site=require_site)
         models.append(model)
-    return combine(models, codebook)
+    merged = combine(models, codebook)
+    if merged.quarantined.height:
+        # Quarantined rows are never published, but are kept as carefully: names in them redacted.
+        pattern = redaction_pattern(cfg.qualitative.redact_terms, merged.identifiers)
+        merged = replace(merged, quarantined=merged.quarantined.with_columns(
+            redact_column(merged.quarantined.get_column(c), pattern, merged.identifiers).alias(c)
+            for c in ("name", "case", "quarantine_reason")
+        ))
+    if merged.sources.is_empty() and merged.quarantined.height:
+        raise no_sources_left(merged, rule, ", ".join(f.original_name for f in files))
+    return merged
 
 
 def redacted_notes(notes: Sequence[str], terms: Sequence[str]) -> list[str]:

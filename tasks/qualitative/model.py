@@ -10,8 +10,9 @@ every source belongs to one case (case studies) or names its site (scoping).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -44,7 +45,79 @@ SOURCE_COLUMNS = (
 )
 SEGMENT_COLUMNS = ("segment_id", "source_id", "start", "end", "text", "code_id", "coder")
 CASE_COLUMNS = ("case", "case_guid", "site_ids")
+# Sources left out because their site could not be linked, with the rule that failed.
+QUARANTINE_COLUMNS = ("source_id", "name", "case", "n_codings", "quarantine_reason")
 _MAX_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class SiteRule:
+    """How a project's sources and cases find their site (study.yaml `site_from` of a section)."""
+
+    # variable | case_name | case_pattern | mapping
+    kind: str = "variable"
+    pattern: str | None = None
+    # Case name -> site id (kind "mapping").
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    # The study.yaml section the rule comes from, named in reasons and errors.
+    key: str = "qualitative"
+
+    def describe(self) -> str:
+        """The rule in the study's words."""
+        if self.kind == "case_name":
+            return f"{self.key}.site_from: case_name (the case name is the site id)"
+        if self.kind == "case_pattern":
+            return f"{self.key}.site_pattern '{self.pattern}' on the case name"
+        if self.kind == "mapping":
+            return f"{self.key}.site_mapping (case name -> site id)"
+        return f"{self.key}.source_variables.site or a single-site case"
+
+
+def _empty_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema={c: (pl.Int64 if c == "n_codings" else pl.String) for c in QUARANTINE_COLUMNS})
+
+
+def case_site_ids(cases: pl.DataFrame, rule: SiteRule) -> pl.DataFrame:
+    """Cases with `site_ids` set by the rule ("" when the rule finds none); the variable rule keeps them."""
+    name = pl.col("case").str.strip_chars()
+    if rule.kind == "case_name":
+        site = name
+    elif rule.kind == "case_pattern":
+        compiled = re.compile(str(rule.pattern))
+        group = "site" if "site" in compiled.groupindex else 1
+        found = {
+            case: (m.group(group) or "").strip() if (m := compiled.search(case)) else ""
+            for case in cases.get_column("case").drop_nulls().unique().to_list()
+        }
+        site = pl.col("case").replace_strict(found, default="", return_dtype=pl.String)
+    elif rule.kind == "mapping":
+        site = name.replace_strict(dict(rule.mapping), default="", return_dtype=pl.String)
+    else:
+        return cases
+    return cases.with_columns(site.fill_null("").alias("site_ids"))
+
+
+def _unlinked_reason(rule: SiteRule, variables: SourceVariables, site_variable: str) -> pl.Expr:
+    """Why a source found no site, naming the rule that failed."""
+    # concat_str, not pl.format: a pattern's own braces ("\\d{2}") are not placeholders.
+    def around(before: str, after: str) -> pl.Expr:
+        return pl.concat_str(pl.lit(before), pl.col("case"), pl.lit(after))
+
+    no_case = pl.col("case").is_null()
+    if rule.kind == "variable":
+        return pl.when(pl.col("site_ids").str.contains(SITE_SEPARATOR, literal=True)).then(
+            around("no site: case '", f"' covers several sites and the source variable {variables.site!r} is not set")
+        ).otherwise(pl.lit(f"no site: set the source variable {variables.site!r} or the case variable "
+                           f"{site_variable!r} of a single-site case ({rule.describe()})"))
+    if rule.kind == "case_pattern":
+        failed = around("no site: case name '", f"' does not match {rule.key}.site_pattern '{rule.pattern}'")
+    elif rule.kind == "mapping":
+        failed = around("no site: case '", f"' is not in {rule.key}.site_mapping")
+    else:
+        failed = around("no site: case '", f"' has a blank name ({rule.key}.site_from: case_name)")
+    return pl.when(no_case).then(
+        pl.lit(f"no site: the source belongs to no case, and {rule.describe()} reads the site from its case")
+    ).otherwise(failed)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +132,8 @@ class CodedModel:
     # Raw participant codes -> their pseudonyms (set when build_model pseudonymised): redaction
     # replaces a code quoted in a source's text or name by its pseudonym.
     identifiers: Mapping[str, str] = field(default_factory=dict)
+    # Sources left out, with the rule that failed (QUARANTINE_COLUMNS); never published.
+    quarantined: pl.DataFrame = field(default_factory=lambda: _empty_quarantine())
 
     def published_sources(self) -> pl.DataFrame:
         """The sources table without the source text."""
@@ -168,15 +243,20 @@ def build_model(
     require_case: bool = True,
     require_site: bool = False,
     role_map: Mapping[str, str] | None = None,
+    site_rule: SiteRule | None = None,
 ) -> CodedModel:
     """Validate a project against the study codebook and return the model tables.
 
     `key` pseudonymises participant ids (HMAC); None takes them as already pseudonymous.
-    `role_map` maps role labels or keys (any case) to canonical role keys.
+    `role_map` maps role labels or keys (any case) to canonical role keys. `site_rule` says where
+    a case's site comes from (default: the REFI variables). A source whose site the rule cannot
+    find is quarantined with the rule that failed (with its codings) where sites are required,
+    and wherever the rule reads the site from the case (case name, pattern, mapping).
     """
     notes = list(project.notes)
     errors: list[InputError] = []
-    cases = _cases(project, site_variable)
+    rule = site_rule or SiteRule()
+    cases = case_site_ids(_cases(project, site_variable), rule)
     links = project.case_sources.join(cases, left_on="case_guid", right_on="case_guid", how="inner")
     multi = links.group_by("source_guid").agg(pl.col("case").sort()).filter(pl.col("case").list.len() > 1)
     names = project.sources.select(pl.col("guid").alias("source_guid"), pl.col("name").alias("source_name"))
@@ -210,12 +290,20 @@ def build_model(
             sources.filter(pl.col("case").is_null()), file, pl.format("source {} ({})", "name", "source_guid"),
             "every source must belong to a case", pl.lit("link it to a case in the project"),
         )
-    if require_site:
-        errors += _errors(
-            sources.filter(pl.col("site_id").is_null()), file, pl.format("source {} ({})", "name", "source_guid"),
-            "every source must name its site",
-            pl.lit(f"set the source variable {variables.site!r} or a single-site case"),
-        )
+    quarantined = _empty_quarantine()
+    if require_site or rule.kind != "variable":
+        unlinked = sources.filter(pl.col("site_id").is_null())
+        if unlinked.height:
+            counts = project.selections.group_by("source_guid").len("n_codings")
+            quarantined = unlinked.join(counts, on="source_guid", how="left").select(
+                pl.col("source_guid").alias("source_id"), "name", "case",
+                pl.col("n_codings").fill_null(0).cast(pl.Int64),
+                _unlinked_reason(rule, variables, site_variable).alias("quarantine_reason"),
+            )
+            sources = sources.filter(pl.col("site_id").is_not_null())
+            project = replace(project, selections=project.selections.join(
+                quarantined.select(pl.col("source_id").alias("source_guid")), on="source_guid", how="anti"))
+            notes.append(f"{file}: {unlinked.height} source(s) with no site quarantined ({rule.describe()})")
     identifiers: dict[str, str] = {}
     if key is not None:
         participant = pseudonymise(sources.get_column("v_participant"), key, "P")
@@ -282,7 +370,9 @@ def build_model(
     used = sources.join(cases.select("case"), on="case", how="semi").select("case").unique()
     if require_case:
         # A case no source belongs to has nothing to count; it is left out, and said so.
-        empty = cases.join(used, on="case", how="anti").get_column("case").sort().to_list()
+        # (Cases whose sources were quarantined are said so in the quarantine note.)
+        empty = (cases.join(used, on="case", how="anti").join(quarantined.select("case"), on="case", how="anti")
+                 .get_column("case").sort().to_list())
         if empty:
             notes.append(f"{file}: case(s) with no coded source left out: {', '.join(empty)}")
     return CodedModel(
@@ -292,6 +382,7 @@ def build_model(
         cases=cases.join(used, on="case", how="semi") if require_case else cases,
         notes=tuple(notes),
         identifiers=identifiers,
+        quarantined=quarantined,
     )
 
 
@@ -322,7 +413,8 @@ def combine(models: list[CodedModel], codebook: pl.DataFrame) -> CodedModel:
     )
     notes = tuple(n for m in models for n in m.notes)
     identifiers = {raw: pseudo for m in models for raw, pseudo in m.identifiers.items()}
-    return CodedModel(codebook, sources, segments, cases, notes, identifiers)
+    quarantined = pl.concat([m.quarantined for m in models], how="vertical_relaxed")
+    return CodedModel(codebook, sources, segments, cases, notes, identifiers, quarantined)
 
 
 def _guids(frame: pl.DataFrame, column: str, kind: str, *prefix: str) -> pl.Expr:

@@ -38,6 +38,7 @@ from schemas.datasets.qualitative import (
     THEME_PRESENCE,
 )
 from schemas.datasets.survey import ANSWERS, RESPONDENTS
+from schemas.inputs import site_map_name
 from tasks.qualitative import steps
 from tasks.qualitative.inputs import CASE_INPUTS, CODEBOOK_INPUT, SCOPING_INPUTS, SITES_INPUT
 from tasks.step import Step, Use, uses
@@ -52,7 +53,8 @@ _CASES_CODED = (CASES_CODEBOOK, CASES_SOURCES, CASES_SEGMENTS)
 # the summary steps produce no dataset and are named here.
 SCOPING_SEGMENTS_STEP = Step(
     SCOPING_SEGMENTS.producer, "scoping", steps.scoping_segments,
-    raw=(CODEBOOK_INPUT, SITES_INPUT, SCOPING_INPUTS), config=_READ_CONFIG, needs_key=True,
+    raw=(CODEBOOK_INPUT, SITES_INPUT, SCOPING_INPUTS, site_map_name("scoping")), config=_READ_CONFIG,
+    needs_key=True,
 )
 SCOPING_FREQUENCIES_STEP = Step(
     CODE_FREQUENCIES.producer, "scoping", steps.scoping_frequencies, uses=uses(*_SCOPING_CODED),
@@ -72,7 +74,8 @@ SCOPING_SUMMARY_STEP = Step(
 
 CASE_SEGMENTS_STEP = Step(
     CASES_SEGMENTS.producer, "case_studies", steps.case_segments,
-    raw=(CODEBOOK_INPUT, SITES_INPUT, CASE_INPUTS), config=_READ_CONFIG, needs_key=True,
+    raw=(CODEBOOK_INPUT, SITES_INPUT, CASE_INPUTS, site_map_name("case_studies")), config=_READ_CONFIG,
+    needs_key=True,
 )
 CASE_SELECTION_STEP = Step(
     CASE_SELECTION.producer, "case_studies", steps.case_selection,

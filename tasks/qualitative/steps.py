@@ -46,6 +46,7 @@ from schemas.datasets.qualitative import (
     THEME_PRESENCE,
 )
 from schemas.datasets.survey import ANSWERS, RESPONDENTS
+from schemas.inputs import site_map_name
 from schemas.phases import SURVEY_PHASES
 from schemas.study_config import QdaInputs, StudyConfig
 from tasks.ingest.qdpx import write_qdpx
@@ -62,6 +63,7 @@ from tasks.qualitative.inputs import (
     redacted_notes,
     site_ids,
     site_names,
+    site_rule,
 )
 from tasks.qualitative.model import CASE_COLUMNS, SEGMENT_COLUMNS, CodedModel, primary_segments
 from tasks.qualitative.qdpx_export import to_project
@@ -97,9 +99,11 @@ def _read_model(
     cfg, key = inp.config, _key(inp)
     codebook = read_codebook(inp.file(CODEBOOK_INPUT))
     sites = read_sites(inp.file(SITES_INPUT), cfg)
+    section = "scoping" if scoping_sites else "case_studies"
     raw = load_projects(
         inp.files_with(prefix), inputs, codebook, cfg, key, require_case=not scoping_sites,
         require_site=scoping_sites, known_sites=site_ids(sites, cfg),
+        rule=site_rule(inputs, section, inp.files.get(site_map_name(section))),
     )
     return codebook, redact_model(raw, cfg.qualitative.redact_terms), raw.sources.select("source_id", "length")
 
@@ -120,7 +124,7 @@ def scoping_segments(inp: StepInput) -> StepOutput:
         SCOPING_SOURCES: model.published_sources(),
         SCOPING_SEGMENTS: model.segments.select(SEGMENT_COLUMNS),
         SCOPING_NOTES: notes_table(notes),
-    }, notes=tuple(notes))
+    }, notes=tuple(notes), quarantine={"sources": model.quarantined})
 
 
 def scoping_frequencies(inp: StepInput) -> StepOutput:
@@ -211,7 +215,7 @@ def case_segments(inp: StepInput) -> StepOutput:
         SEGMENT_OFFSETS: model.segments.select(*_CODING_KEY, "raw_start", "raw_end"),
         SOURCE_LENGTHS: coded_lengths,
         CASES_NOTES: notes_table(notes),
-    }, notes=tuple(notes))
+    }, notes=tuple(notes), quarantine={"sources": model.quarantined})
 
 
 def _attribute_columns(sites: pl.DataFrame, cfg: StudyConfig, wave: str) -> tuple[dict[str, str], list[str]]:

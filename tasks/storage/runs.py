@@ -73,6 +73,9 @@ def config_inputs(
         wanted.append((input_files.ROSTER.resolve(wave=wave), f"survey.waves.{wave}.roster.path", w.roster.path, False))
         if w.dictionary:
             wanted.append((input_files.DICTIONARY.resolve(wave=wave), f"survey.waves.{wave}.dictionary", w.dictionary, False))
+    lookup = config.survey.respondent.site_lookup
+    if lookup is not None:
+        wanted.append((input_files.SITE_LOOKUP.name, "survey.respondent.site_lookup.path", lookup.path, False))
     for key, ft in config.survey.freetext.items():
         if ft.human_coded:
             wanted.append((input_files.human_coded_name(key), f"survey.freetext.{key}.human_coded", ft.human_coded, False))
@@ -83,6 +86,9 @@ def config_inputs(
     ):
         for i, pattern in enumerate(declared.projects):
             wanted.append((family.name, f"qualitative.{section}.projects[{i}]", pattern, True))
+        if declared.site_mapping is not None:
+            wanted.append((input_files.site_map_name(section), f"qualitative.{section}.site_mapping.path",
+                           declared.site_mapping.path, False))
     found: list[tuple[str, Path]] = []
     counters: dict[str, int] = {}
     for name, key, pattern, many in wanted:

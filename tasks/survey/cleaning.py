@@ -9,9 +9,11 @@ from typing import Any
 import polars as pl
 
 from schemas.study_config import RespondentConfig, RoleConfig, Variable
+from tasks.ingest.errors import InputError
 from tasks.ingest.qualtrics import qualtrics_status_label
 from tasks.ingest.redcap import redcap_complete_label
 from tasks.survey.instrument import (
+    OUT_OF_SCALE,
     ROW,
     Recoded,
     answered_expr,
@@ -47,12 +49,19 @@ class Cleaned:
     notes: tuple[str, ...]
 
 
-def normalise_status(values: pl.Series, export_format: str, column: str) -> pl.Series:
-    """Status labels as the export tool names them (numeric Qualtrics or REDCap codes resolved)."""
+def normalise_status(
+    values: pl.Series, export_format: str, column: str, labels: Mapping[str, str] | None = None
+) -> pl.Series:
+    """Status labels as the export tool names them (numeric Qualtrics or REDCap codes resolved;
+    an SPSS export's codes by its own value labels)."""
+    label: Callable[[str], str]
     if export_format == "qualtrics":
         label = qualtrics_status_label
     elif export_format == "redcap" and column.endswith("_complete"):
         label = redcap_complete_label
+    elif export_format == "spss" and labels:
+        own = dict(labels)
+        label = lambda code: own.get(code.strip(), code.strip())  # noqa: E731
     else:
         return values.str.strip_chars()
     # Few distinct values: label each once, then map the column in one vectorised step.
@@ -78,7 +87,7 @@ class _Ledger:
         self.steps: list[dict[str, object]] = []
 
     def remove(
-        self, step: str, description: str, drop: pl.Expr, reason: str, detail: pl.Expr
+        self, step: str, description: str, drop: pl.Expr, reason: str | pl.Expr, detail: pl.Expr
     ) -> None:
         """Remove the rows where `drop` holds, recording reason and detail."""
         marked = self.frame.with_columns(drop.fill_null(False).alias("_drop"))
@@ -88,7 +97,7 @@ class _Ledger:
                 pl.col(ROW),
                 pl.col(RESPONSE),
                 pl.lit(step).alias("step"),
-                pl.lit(reason).alias("reason"),
+                (pl.lit(reason) if isinstance(reason, str) else reason).cast(pl.String).alias("reason"),
                 detail.cast(pl.String).alias("detail"),
             )
         )
@@ -130,12 +139,16 @@ class ExportRules:
     site_ids: pl.Series
     straightlining_min_items: int
     name: str = "export"
+    # link -> site_id, when a submission finds its site through the roster or a lookup table.
+    site_links: pl.DataFrame | None = None
+    # The export's own labels of the status codes (an SPSS export's value labels).
+    status_labels: Mapping[str, str] | None = None
 
 
 def check_columns(data: pl.DataFrame, rules: ExportRules) -> None:
     """Every column study.yaml names must be in the export; all absent ones are named at once."""
     r = rules.respondent
-    needed = [r.id_column, r.site_column, r.role_column]
+    needed = [r.id_column, r.role_column, site_key_column(r)]
     optional = [r.member_column, r.status_column, r.finished_column, r.progress_column, r.submitted_column]
     absent = [c for c in needed + [c for c in optional if c] if c not in data.columns]
     absent_items = missing_columns(rules.variables, rules.wave, data.columns)
@@ -146,12 +159,59 @@ def check_columns(data: pl.DataFrame, rules: ExportRules) -> None:
         )
 
 
+def site_key_column(respondent: RespondentConfig) -> str:
+    """The export column a submission's site is read from, or looked up by."""
+    r = respondent
+    if r.site_from == "roster":
+        return str(r.member_column)
+    if r.site_from == "lookup":
+        assert r.site_lookup is not None  # the config's validator guarantees it
+        return r.site_lookup.export_column
+    return str(r.site_column)
+
+
+def site_rule(respondent: RespondentConfig) -> str:
+    """The study.yaml rule a submission's site follows, in the words of the cleaning report."""
+    r = respondent
+    if r.site_from == "roster":
+        return f"site through the roster ({r.member_column!r} -> roster member id -> roster site)"
+    if r.site_from == "lookup":
+        assert r.site_lookup is not None
+        return f"site from the lookup table ({r.site_lookup.export_column!r} -> {r.site_lookup.key_column!r} -> " \
+               f"{r.site_lookup.site_column!r})"
+    return f"{r.site_column!r} is a known site id"
+
+
+def site_key(respondent: RespondentConfig) -> str:
+    """The study.yaml key that says where a submission's site comes from."""
+    r = respondent
+    return {"roster": "survey.respondent.member_column (site_from: roster)",
+            "lookup": "survey.respondent.site_lookup (site_from: lookup)"}.get(
+        r.site_from, "survey.respondent.site_column")
+
+
+def _site_id(frame: pl.DataFrame, rules: ExportRules) -> pl.DataFrame:
+    """Each row's site_id (and `_site_link`, the value it was found by), by the study's rule."""
+    r = rules.respondent
+    column = pl.col(site_key_column(r)).str.strip_chars()
+    if r.site_from == "column":
+        return frame.with_columns(column.alias("site_id"), pl.lit(None, dtype=pl.String).alias("_site_link"))
+    links = rules.site_links
+    if links is None:
+        raise ValueError(f"site_from: {r.site_from} needs the links of the roster or lookup table")
+    link = pl.when(column == "").then(None).otherwise(column)
+    return frame.with_columns(link.alias("_site_link")).join(
+        links.select(pl.col("link").alias("_site_link"), "site_id").unique("_site_link", keep="first"),
+        on="_site_link", how="left", maintain_order="left",
+    )
+
+
 def identify(data: pl.DataFrame, rules: ExportRules) -> pl.DataFrame:
     """Number the rows and read each one's response id, member, status, site and role."""
     r = rules.respondent
     frame = data.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     status = (
-        normalise_status(data[r.status_column], rules.export_format, r.status_column)
+        normalise_status(data[r.status_column], rules.export_format, r.status_column, rules.status_labels)
         if r.status_column
         else pl.Series([None] * data.height, dtype=pl.String)
     )
@@ -164,11 +224,10 @@ def identify(data: pl.DataFrame, rules: ExportRules) -> pl.DataFrame:
             else pl.lit(None, dtype=pl.String)
         ).alias(MEMBER),
         status.alias("status"),
-        pl.col(r.site_column).str.strip_chars().alias("site_id"),
         pl.col(r.role_column).str.strip_chars().alias("_role_code"),
         map_roles(data.get_column(r.role_column), lookup).alias("role"),
     )
-    return frame.with_columns(
+    return _site_id(frame, rules).with_columns(
         pl.when(pl.col(RESPONSE) == "").then(None).otherwise(pl.col(RESPONSE)).alias(RESPONSE),
         pl.when(pl.col(MEMBER) == "").then(None).otherwise(pl.col(MEMBER)).alias(MEMBER),
     )
@@ -199,14 +258,25 @@ def remove_missing_ids(ledger: _Ledger, rules: ExportRules) -> None:
 
 
 def remove_unknown_sites(ledger: _Ledger, rules: ExportRules) -> None:
-    """Rows whose site is not in the site list (or blank)."""
-    ledger.remove(
-        "unknown_site",
-        f"{rules.respondent.site_column!r} is not a known site id",
-        ~pl.col("site_id").is_in(rules.site_ids.implode()) | pl.col("site_id").is_null(),
-        "unknown site",
-        pl.col("site_id"),
+    """Rows whose site is not in the site list (or blank), or that the study's link finds no site for."""
+    r = rules.respondent
+    unknown = ~pl.col("site_id").is_in(rules.site_ids.implode()) | pl.col("site_id").is_null()
+    if r.site_from == "column":
+        ledger.remove("unknown_site", f"{r.site_column!r} is not a known site id", unknown, "unknown site",
+                      pl.col("site_id"))
+        return
+    column = site_key_column(r)
+    where = "the wave's roster" if r.site_from == "roster" else "the site lookup table"
+    # The rule that failed, per row; the link value itself (a member id) is never published.
+    reason = (
+        pl.when(pl.col("_site_link").is_null())
+        .then(pl.lit(f"no site: {column!r} is blank"))
+        .when(pl.col("site_id").is_null())
+        .then(pl.lit(f"no site: {column!r} is not in {where}"))
+        .otherwise(pl.lit(f"unknown site: {where} gives a site not in the site list"))
     )
+    ledger.remove("unknown_site", site_rule(r), unknown, reason,
+                  pl.when(pl.col("site_id").is_not_null()).then(pl.col("site_id")))
 
 
 def remove_unknown_roles(ledger: _Ledger, rules: ExportRules) -> None:
@@ -254,6 +324,17 @@ def recode_items(ledger: _Ledger, rules: ExportRules) -> Recoded:
     return recoded
 
 
+def remove_out_of_scale(ledger: _Ledger, rules: ExportRules) -> None:
+    """Submissions with a Likert answer outside its declared scale: kept out with the answer and item."""
+    ledger.remove(
+        "out_of_scale",
+        "a Likert answer outside the item's declared scale",
+        pl.col(OUT_OF_SCALE).is_not_null(),
+        pl.col(OUT_OF_SCALE),
+        pl.lit(None, dtype=pl.String),
+    )
+
+
 def remove_duplicate_ids(ledger: _Ledger, rules: ExportRules) -> None:
     """The same response id more than once: the first in completeness order is kept."""
     ledger.remove(
@@ -293,7 +374,7 @@ def describe_respondents(ledger: _Ledger, rules: ExportRules) -> None:
         .with_columns(
             (1.0 - pl.col("answered") / pl.col("items")).fill_nan(0.0).alias("item_missing_share")
         )
-        .drop("_submitted")
+        .drop("_submitted", OUT_OF_SCALE)
         .sort(ROW)
     )
     # Partial: not finished by the export's own flag, else progress below 100%, else items left
@@ -331,6 +412,9 @@ SCREENING: tuple[Rule, ...] = (
     remove_unknown_sites,
     remove_unknown_roles,
 )
+# Answers that cannot be analysed keep their submission out before de-duplication, so a repeat
+# submission with valid answers is the one kept.
+VALIDATION: tuple[Rule, ...] = (remove_out_of_scale,)
 DEDUPLICATION: tuple[Rule, ...] = (remove_duplicate_ids, remove_duplicate_members)
 FLAGS: tuple[Rule, ...] = (describe_respondents, flag_partial, flag_straightlining)
 
@@ -340,6 +424,32 @@ def invalid_code_notes(invalid: Mapping[str, int]) -> tuple[str, ...]:
     return tuple(
         f"{count} answer(s) to {var!r} held a value not among its codes or labels and were treated as missing"
         for var, count in invalid.items()
+    )
+
+
+def _step_key(step: str, respondent: RespondentConfig) -> str:
+    """The study.yaml key behind a cleaning step's removals."""
+    return {
+        "exclude_status": "survey.respondent.exclude_status",
+        "missing_id": "survey.respondent.id_column",
+        "unknown_site": site_key(respondent),
+        "unknown_role": "survey.respondent.role_column / role_codes",
+        "duplicate_id": "survey.respondent.id_column",
+        "duplicate_member": "survey.respondent.member_column",
+        "out_of_scale": "survey.variables.<item>.labels",
+    }.get(step, "survey.variables")
+
+
+def no_rows_left(removed: pl.DataFrame, rules: ExportRules) -> InputError:
+    """The error of a wave whose every submission was removed: the rules that removed them, most first."""
+    counts = removed.group_by("step", "reason").len().sort(["len", "step", "reason"], descending=[True, False, False])
+    step, reason, n = counts.row(0)
+    others = "; ".join(f"{c} removed by {s}: {r}" for s, r, c in counts.slice(1).iter_rows())
+    return InputError(
+        rules.name, f"all {removed.height} submissions",
+        "a survey wave needs at least one kept submission",
+        f"{n} removed by {step}: {reason} (study.yaml {_step_key(step, rules.respondent)})"
+        + (f"; {others}" if others else ""),
     )
 
 
@@ -354,10 +464,19 @@ def clean_export(
     site_ids: pl.Series,
     straightlining_min_items: int,
     name: str = "export",
+    site_links: pl.DataFrame | None = None,
+    status_labels: Mapping[str, str] | None = None,
+    allow_empty: bool = False,
 ) -> Cleaned:
-    """Remove previews/tests/spam, unknown sites and roles, repeat submissions; recode; flag."""
+    """Remove previews/tests/spam, unknown sites and roles, repeat submissions; recode; flag.
+
+    `site_links` (link -> site_id) is the roster's or lookup table's link when the study finds
+    a submission's site through one (survey.respondent.site_from). A wave whose every row is
+    removed fails, naming the rules that removed them, unless `allow_empty`.
+    """
     rules = ExportRules(
-        respondent, roles, variables, wave, export_format, site_ids, straightlining_min_items, name
+        respondent, roles, variables, wave, export_format, site_ids, straightlining_min_items, name,
+        site_links, status_labels,
     )
     check_columns(data, rules)
     ledger = _Ledger(identify(data, rules))
@@ -366,7 +485,7 @@ def clean_export(
         rule(ledger, rules)
     # Recode now: "most complete" in de-duplication needs the answered-item counts.
     recoded = recode_items(ledger, rules)
-    for rule in (*DEDUPLICATION, *FLAGS):
+    for rule in (*VALIDATION, *DEDUPLICATION, *FLAGS):
         rule(ledger, rules)
     kept, removed = ledger.frame, ledger.removed_frame()
     # Every row read is accounted for: kept or removed with a reason (checked even under -O).
@@ -374,6 +493,8 @@ def clean_export(
         raise RuntimeError(
             f"{name}: cleaning lost rows: {data.height} read, {kept.height} kept + {removed.height} removed"
         )
+    if kept.is_empty() and data.height and not allow_empty:
+        raise no_rows_left(removed, rules)
     return Cleaned(
         kept=kept,
         removed=removed,

@@ -14,6 +14,10 @@ CATEGORICAL = ("single_choice", "multiple_choice", "likert")
 # Internal column names cannot clash with export columns: export tags never contain "\x1f".
 _SEP = "\x1f"
 ROW = "_row"
+# Per recoded row: why its Likert answers fall outside the declared scale (null: none do).
+OUT_OF_SCALE = f"{_SEP}out_of_scale"
+# Longest answer text quoted in a reason (an answer outside the scale is a code, not prose).
+_QUOTED = 40
 
 
 def value_column(variable: str) -> str:
@@ -130,9 +134,27 @@ def chosen_lookup(variable: Variable, values: Sequence[str]) -> dict[str, bool]:
     return out
 
 
+def scale_text(variable: Variable) -> str:
+    """A Likert scale in the study's words: first code to last (e.g. "1–5")."""
+    codes = list(variable.labels)
+    return f"{codes[0]}–{codes[-1]}" if len(codes) > 1 else codes[0]
+
+
+def out_of_scale_reason(key: str, variable: Variable, column: str, bad: Sequence[str]) -> pl.Expr:
+    """The reason a row's answer to a Likert item is refused, or null when it is on the scale."""
+    text = pl.col(column).str.strip_chars().str.slice(0, _QUOTED)
+    return pl.when(pl.col(column).is_in(list(bad))).then(
+        pl.format(f"answer {{}} to {key!r} is outside the scale {scale_text(variable)}", text)
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Recoded:
-    """Recoded items per export row, with counts of cells that held an undeclared value."""
+    """Recoded items per export row, with counts of cells that held an undeclared value.
+
+    Likert answers outside the scale are not counted here: `frame` carries the reason in
+    OUT_OF_SCALE and cleaning quarantines those rows.
+    """
 
     frame: pl.DataFrame
     invalid: dict[str, int]
@@ -142,6 +164,7 @@ def recode(data: pl.DataFrame, variables: Mapping[str, Variable], wave: str) -> 
     """Recode the wave's items of an all-string export (which must carry the ROW column)."""
     exprs: list[pl.Expr] = [pl.col(ROW)]
     invalid: dict[str, int] = {}
+    refused: list[pl.Expr] = []
 
     def distinct(column: str) -> list[str]:
         # Lookups are built once per distinct value (few per column), then applied in one
@@ -168,7 +191,9 @@ def recode(data: pl.DataFrame, variables: Mapping[str, Variable], wave: str) -> 
                 .replace_strict(lookup, default=None, return_dtype=pl.String)
                 .alias(value_column(key))
             )
-            if bad:
+            if bad and var.type == "likert":
+                refused.append(out_of_scale_reason(key, var, column, bad))
+            elif bad:
                 invalid[key] = int(data.get_column(column).is_in(bad).sum())
         elif var.type == "numeric":
             text = _blank(pl.col(column), var.missing_codes)
@@ -181,6 +206,10 @@ def recode(data: pl.DataFrame, variables: Mapping[str, Variable], wave: str) -> 
                 invalid[key] = int(count)
         else:
             exprs.append(_blank(pl.col(column), var.missing_codes).alias(value_column(key)))
+    reason = (
+        pl.concat_str(refused, separator="; ", ignore_nulls=True) if refused else pl.lit(None, dtype=pl.String)
+    )
+    exprs.append(pl.when(reason != "").then(reason).otherwise(None).alias(OUT_OF_SCALE))
     return Recoded(data.select(exprs), invalid)
 
 
@@ -188,7 +217,9 @@ def answered_expr(variables: Mapping[str, Variable]) -> pl.Expr:
     """Number of the wave's items a row answered (multiple choice: at least one option chosen)."""
     parts = []
     for key, var in variables.items():
-        if var.type == "multiple_choice":
+        if var.type == "multiple_choice" and var.blank_means == "none_chosen":
+            parts.append(pl.lit(True))  # choosing none is an answer
+        elif var.type == "multiple_choice":
             parts.append(pl.any_horizontal([pl.col(choice_column(key, c)) for c in var.labels]))
         else:
             parts.append(pl.col(value_column(key)).is_not_null())
@@ -298,19 +329,21 @@ def answers_long(
                 .list.drop_nulls()
                 .alias("code"),
             )
-            # Nothing chosen at all is an unanswered item: one row records it as missing.
+            # Nothing chosen at all: one row with no code records it, as an unanswered item
+            # (missing) or, where the study says so (blank_means: none_chosen), as choosing none.
             block = block.with_columns(
                 pl.when(pl.col("code").list.len() > 0)
                 .then(pl.col("code"))
                 .otherwise(pl.lit([None], dtype=pl.List(pl.String)))
             ).explode("code")
+            none_is_answer = var.blank_means == "none_chosen"
             parts.append(
                 block.with_columns(
                     pl.col("code")
                     .replace_strict(dict(var.labels), default=None, return_dtype=pl.String)
                     .alias("label"),
                     pl.lit(None, dtype=pl.Float64).alias("value"),
-                    pl.col("code").is_null().alias("missing"),
+                    (pl.col("code").is_null() & pl.lit(not none_is_answer)).alias("missing"),
                 )
             )
     if not parts:

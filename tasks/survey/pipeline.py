@@ -20,7 +20,7 @@ from schemas.datasets.survey import (
     RESPONDENTS,
     RESPONSES,
 )
-from schemas.inputs import DICTIONARY, EXPORT, HUMAN_CODED
+from schemas.inputs import DICTIONARY, EXPORT, HUMAN_CODED, SITE_LOOKUP
 from schemas.inputs import ROSTER as ROSTER_FILE
 from schemas.inputs import SITES as SITES_FILE
 from tasks.step import Step, Use, uses
@@ -28,7 +28,7 @@ from tasks.survey import steps as s
 
 INTAKE = Step(
     "survey.intake", "survey", s.intake,
-    raw=(SITES_FILE.name, ROSTER_FILE.name, EXPORT.name, DICTIONARY.name),
+    raw=(SITES_FILE.name, ROSTER_FILE.name, EXPORT.name, DICTIONARY.name, SITE_LOOKUP.name),
     config=("sites", "survey", "roles"),
     needs_key=True,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -28,6 +28,11 @@ class RosterFrame:
     unknown_role: int
     duplicates: int
     notes: tuple[str, ...]
+    # Kept members' roster ids as listed (not pseudonymised) -> site_id: the link a study uses
+    # when a submission finds its site through the roster. Used inside intake only.
+    sites_by_member: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"link": pl.String, "site_id": pl.String})
+    )
 
 
 def site_frame(
@@ -158,4 +163,34 @@ def roster_frame(
         notes.append(f"roster: {unknown_role} member(s) with an unknown role left out")
     if duplicates:
         notes.append(f"roster: {duplicates} repeated member id(s) counted once")
-    return RosterFrame(out, rejected, unknown_site, unknown_role, duplicates, tuple(notes))
+    links = frame.select(pl.col("member").alias("link"), "site_id")
+    return RosterFrame(out, rejected, unknown_site, unknown_role, duplicates, tuple(notes), links)
+
+
+def lookup_links(table: pl.DataFrame, key_column: str, site_column: str, name: str) -> pl.DataFrame:
+    """A site lookup table as link -> site_id (stripped); a key listed with two sites is an error."""
+    require_columns(table, [key_column, site_column], name)
+    links = table.select(
+        pl.col(key_column).cast(pl.String).str.strip_chars().alias("link"),
+        pl.col(site_column).cast(pl.String).str.strip_chars().alias("site_id"),
+    ).filter(_filled("link") & _filled("site_id")).unique()
+    clash = links.filter(pl.col("link").is_duplicated())
+    if clash.height:
+        raise InputError(
+            name, f"column {key_column!r}", "each key must link to one site",
+            f"{clash['link'].n_unique()} key(s) listed with different sites",
+        )
+    return links
+
+
+def _filled(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null() & (pl.col(column) != "")
+
+
+def rejected_lookup_rows(table: pl.DataFrame, key_column: str, site_column: str) -> pl.DataFrame:
+    """Lookup-table rows that link nothing (blank key or blank site), as read, with the reason."""
+    key = pl.col(key_column).cast(pl.String).str.strip_chars().fill_null("")
+    site = pl.col(site_column).cast(pl.String).str.strip_chars().fill_null("")
+    return table.filter((key == "") | (site == "")).with_columns(
+        pl.when(key == "").then(pl.lit("blank key")).otherwise(pl.lit("blank site id")).alias(REASON)
+    )

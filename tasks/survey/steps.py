@@ -31,11 +31,12 @@ from schemas.datasets.survey import (
     RESPONSES,
     WEIGHTS,
 )
-from schemas.inputs import DICTIONARY, EXPORT, human_coded_name
+from schemas.inputs import DICTIONARY, EXPORT, SITE_LOOKUP, human_coded_name
 from schemas.inputs import ROSTER as ROSTER_FILE
 from schemas.inputs import SITES as SITES_FILE
 from schemas.study_config import StudyConfig
 from tasks.ingest.native_csv import read_csv_table
+from tasks.ingest.spss import value_labels
 from tasks.ingest.survey_export import SurveyExport, read_survey_export
 from tasks.ingest.tables import TableRead, read_table, require_columns
 from tasks.redaction import redaction_pattern
@@ -48,8 +49,18 @@ from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_ma
 from tasks.survey.figures import wave_figures
 from tasks.survey.freetext import HUMAN_COLUMNS, pseudonymise_human, wave_freetext
 from tasks.survey.instrument import answers_long, wave_variables
-from tasks.survey.intake import intake_table, usable_export
-from tasks.survey.population import rejected_site_rows, roster_frame, site_frame
+from tasks.survey.intake import (
+    intake_table,
+    respondent_site_links,
+    usable_export,
+    value_label_notes,
+)
+from tasks.survey.population import (
+    rejected_lookup_rows,
+    rejected_site_rows,
+    roster_frame,
+    site_frame,
+)
 from tasks.survey.responses import (
     ATTRIBUTES,
     RESPONDENT_PREFIX,
@@ -118,7 +129,10 @@ def _key(inp: StepInput) -> bytes:
     return inp.key
 
 
-def _clean(cfg: StudyConfig, wave: str, export: SurveyExport, name: str, sites: pl.DataFrame) -> Cleaned:
+def _clean(
+    cfg: StudyConfig, wave: str, export: SurveyExport, name: str, sites: pl.DataFrame,
+    site_links: pl.DataFrame | None = None,
+) -> Cleaned:
     """The export's usable columns through the cleaning rules."""
     survey, variables = cfg.survey, wave_variables(cfg.survey, wave)
     return clean_export(
@@ -131,6 +145,10 @@ def _clean(cfg: StudyConfig, wave: str, export: SurveyExport, name: str, sites: 
         site_ids=sites["site_id"],
         straightlining_min_items=survey.straightlining_min_items,
         name=name,
+        site_links=site_links,
+        # A study that lowered the check of kept submissions to a warning publishes an empty wave.
+        allow_empty=cfg.quality.severity.get("survey.respondents_present") == "warn",
+        status_labels=value_labels(export, survey.respondent.status_column) if survey.respondent.status_column else None,
     )
 
 
@@ -148,7 +166,13 @@ def intake(inp: StepInput) -> StepOutput:
         roster_read.frame, wave_cfg.roster, cfg.roles, cfg.survey.respondent.role_codes,
         sites["site_id"], wave, key, roster_raw.original_name,
     )
-    cleaned = _clean(cfg, wave, export, export_raw.original_name, sites)
+    lookup = cfg.survey.respondent.site_lookup
+    lookup_read = _input_table(inp, SITE_LOOKUP.name, lookup.sheet) if lookup else None
+    links = respondent_site_links(
+        cfg.survey.respondent, roster, lookup_read[1].frame if lookup_read else None,
+        lookup_read[0].original_name if lookup_read else SITE_LOOKUP.name,
+    )
+    cleaned = _clean(cfg, wave, export, export_raw.original_name, sites, links)
     removed = removed_table(cleaned.removed, wave, key)
     intake_rows = [
         ("sites", sites_raw.original_name, sites_read.frame.height, sites.height, site_rejects.height),
@@ -159,8 +183,16 @@ def intake(inp: StepInput) -> StepOutput:
     quarantine = {"sites": site_rejects, "roster": roster.rejected}
     # The runner files quarantined rows under the name of the dataset of the same table.
     where = {"sites": inp.name(SITES), "roster": inp.name(ROSTER)}
+    if lookup and lookup_read:
+        lookup_rejects = rejected_lookup_rows(lookup_read[1].frame, lookup.key_column, lookup.site_column)
+        rows_in = lookup_read[1].frame.height
+        intake_rows.append(("site_lookup", lookup_read[0].original_name, rows_in, rows_in - lookup_rejects.height,
+                            lookup_rejects.height))
+        quarantine["site_lookup"] = lookup_rejects
+        where["site_lookup"] = f"survey.{wave}.site_lookup"
     notes = [
         *(f"export: {n}" for n in export.notes),
+        *value_label_notes(export, wave_variables(cfg.survey, wave), wave, export_raw.original_name),
         *roster.notes,
         *cleaned.notes,
         *(quarantine_note(inp.run.run_id, where[t], t, r.height) for t, r in quarantine.items() if r.height),

@@ -54,11 +54,13 @@ def test_phase_inputs_name_each_phase_s_own_files(demo_study: Path) -> None:
 
     inputs = phase_inputs(load_study_config(demo_study))
     assert inputs["survey_w1"] == (
-        "sites", "survey.w2014.roster", "survey.w2014.export", "survey.w2014.dictionary", "survey.freetext.",
+        "sites", "survey.w2014.roster", "survey.w2014.export", "survey.w2014.dictionary", "survey.site_lookup",
+        "survey.freetext.",
     )
     assert inputs["survey_w2"] == (
-        "sites", "survey.w2016.roster", "survey.w2016.export", "survey.w2016.dictionary", "survey.freetext.",
+        "sites", "survey.w2016.roster", "survey.w2016.export", "survey.w2016.dictionary", "survey.site_lookup",
+        "survey.freetext.",
     )
-    assert inputs["scoping"] == ("qual.codebook", "sites", "qual.scoping.")
-    assert inputs["case_studies"] == ("qual.codebook", "sites", "qual.cases.")
+    assert inputs["scoping"] == ("qual.codebook", "sites", "qual.scoping.", "qual.site_map.scoping")
+    assert inputs["case_studies"] == ("qual.codebook", "sites", "qual.cases.", "qual.site_map.case_studies")
     assert inputs["triangulation"] == ("review.",)

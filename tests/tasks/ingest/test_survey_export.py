@@ -50,10 +50,10 @@ def test_plain_csv_refuses_a_qualtrics_export(qualtrics_sample: bytes) -> None:
 
 def test_unknown_format_and_misplaced_dictionary() -> None:
     with pytest.raises(InputError) as caught:
-        read_survey_export(b"a\n1\n", "x.csv", "spss")
+        read_survey_export(b"a\n1\n", "x.csv", "stata")
     assert (
         str(caught.value)
-        == "x.csv: format: the format must be one of csv, qualtrics, redcap (got 'spss')"
+        == "x.csv: format: the format must be one of csv, qualtrics, redcap, spss (got 'stata')"
     )
     with pytest.raises(InputError, match="can only accompany a REDCap export"):
         read_survey_export(b"a\n1\n", "x.csv", "csv", dictionary=b"", dictionary_name="d.csv")

@@ -132,10 +132,16 @@ def test_scoping_sources_need_a_site() -> None:
     project = case_project()
     no_site = project.source_variables.filter(pl.col("name") != "site_id")
     cases = project.cases.head(0)
-    with pytest.raises(InputErrors, match="every source must name its site"):
-        build_model(_with(project, source_variables=no_site, cases=cases, case_sources=project.case_sources.head(0),
-                          case_variables=project.case_variables.head(0)),
-                    codebook(), "scoping.qdpx", VARS, require_case=False, require_site=True)
+    model = build_model(_with(project, source_variables=no_site, cases=cases, case_sources=project.case_sources.head(0),
+                              case_variables=project.case_variables.head(0)),
+                        codebook(), "scoping.qdpx", VARS, require_case=False, require_site=True)
+    # Quarantined with the rule that failed, their codings with them (see test_site_rules.py).
+    assert model.sources.is_empty() and model.segments.is_empty()
+    assert model.quarantined.height == project.sources.height
+    assert model.quarantined["quarantine_reason"].unique().to_list() == [
+        "no site: set the source variable 'site_id' or the case variable 'site_ids' of a single-site case "
+        "(qualitative.source_variables.site or a single-site case)"
+    ]
 
 
 def test_segments_csv_matches_the_qdpx_model() -> None:

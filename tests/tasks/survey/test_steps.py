@@ -25,9 +25,10 @@ from schemas.datasets.survey import (
     RESPONSES,
     WEIGHTS,
 )
-from schemas.study_config import StudyConfig, load_study_config
+from schemas.study_config import QualityConfig, StudyConfig, load_study_config
 from schemas.survey import ITEM_PREFIX, RESPONSE_ATTRIBUTES
 from tasks.demo.exports import QualtricsColumn, write_qualtrics_csv
+from tasks.ingest.errors import InputError
 from tasks.privacy import pseudonym
 from tasks.quality.contracts import validate
 from tasks.step import RawFile, RunFacts, StepInput
@@ -250,6 +251,12 @@ def test_wave_with_every_row_removed_still_publishes(tiny, config) -> None:
     previews = tiny.exports["w1"].with_columns(pl.lit("1").alias("Status"))
     specs = [QualtricsColumn(export_tag=c, question_text=c, import_id=f"QID_{c}") for c in COLUMNS]
     files = _files(tiny.root, **{"survey.w1.export": write_qualtrics_csv(specs, previews)})
+    # By default a wave left with no submission fails at intake, naming the rule that removed them.
+    with pytest.raises(InputError, match=r"a survey wave needs at least one kept submission \(26 removed by "
+                       r"exclude_status: excluded status \(study.yaml survey.respondent.exclude_status\)\)"):
+        run_in_memory(config, "w1", files, KEY)
+    # A study that lowered the kept-submissions check to a warning publishes the empty wave.
+    config = config.model_copy(update={"quality": QualityConfig(severity={"survey.respondents_present": "warn"})})
     tables, outputs = run_in_memory(config, "w1", files, KEY)
     s = outputs["survey.summary"].summary
     assert s["respondents"] == 0 and s["removed"] == previews.height
