@@ -257,6 +257,19 @@ class QdaInputs(_Strict):
     source_variables: SourceVariables = Field(default_factory=SourceVariables)
     # REFI case variable holding the site ids a case covers (several separated by ';').
     case_site_variable: str = "site_ids"
+    # REFI sets that define cases (a regular expression on the whole set name, e.g. "Trust .*"):
+    # each matching set becomes a case named after the set, holding the set's member sources.
+    case_sets: str | None = None
+
+    @field_validator("case_sets")
+    @classmethod
+    def _case_sets_is_a_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"case_sets must be a regular expression: {exc}") from exc
+        return value
 
 
 class Quota(_Strict):
