@@ -38,7 +38,6 @@ import polars as pl
 
 from tasks.ingest.errors import InputError, InputErrors
 from tasks.ingest.qdpx.archive import QdpxLimits, open_archive, unsafe_member_path
-from tasks.ingest.qdpx.schema import schema_errors
 from tasks.ingest.qdpx.model import (
     CANONICAL_GUID_PATTERN,
     CODEBOOK_NAMESPACE,
@@ -50,6 +49,7 @@ from tasks.ingest.qdpx.model import (
     canonical_guid,
     table_from_rows,
 )
+from tasks.ingest.qdpx.schema import schema_errors
 from tasks.ingest.text import decode_text
 
 # A colour written without its '#': tolerated and read as "#" + value.

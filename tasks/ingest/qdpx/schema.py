@@ -12,7 +12,7 @@ URL named by the document (``xsi:schemaLocation`` is ignored).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 from xml.etree import ElementTree as ET
@@ -33,7 +33,7 @@ _ATTRIBUTE = re.compile(r"(?:missing required )?attribute '?([A-Za-z_][\w.-]*)'?
 _CLARK = re.compile(r"\{([^}]*)\}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(kind: str) -> xmlschema.XMLSchema10:
     """The parsed schema (parsed once per process: building it takes ~0.1 s)."""
     return xmlschema.XMLSchema10(str(XSD_DIR / SCHEMA_FILES[kind]))

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from tasks.ingest.qdpx.model import CASE_SOURCES_SCHEMA, CASES_SCHEMA, QdaProject
+from tasks.ingest.qdpx.model import CASES_SCHEMA, QdaProject
 
 
 def cases_from_sets(project: QdaProject, pattern: str | None) -> QdaProject:
@@ -48,6 +48,6 @@ def cases_from_sets(project: QdaProject, pattern: str | None) -> QdaProject:
             pl.col("member_guid").alias("source_guid"),
         )
     )
-    case_sources = pl.concat([project.case_sources, links.cast(CASE_SOURCES_SCHEMA)]).unique(maintain_order=True)
+    case_sources = pl.concat([project.case_sources, links]).unique(maintain_order=True)
     cases = pl.concat([project.cases, pl.DataFrame(new_cases, schema=CASES_SCHEMA)])
     return replace(project, cases=cases, case_sources=case_sources)

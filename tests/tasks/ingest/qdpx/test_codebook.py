@@ -6,7 +6,13 @@ import polars as pl
 import pytest
 
 from tasks.ingest.errors import InputError, InputErrors
-from tasks.ingest.qdpx import read_codebook_file, read_qdc, read_qdpx_codebook, write_qdc, write_qdpx
+from tasks.ingest.qdpx import (
+    read_codebook_file,
+    read_qdc,
+    read_qdpx_codebook,
+    write_qdc,
+    write_qdpx,
+)
 from tasks.qualitative.inputs import CODEBOOK_INPUT, read_codebook
 from tasks.step import RawFile
 from tests.tasks.ingest.qdpx.samples import make_zip, sample_project

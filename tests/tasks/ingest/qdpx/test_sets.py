@@ -13,7 +13,17 @@ from tasks.ingest.errors import InputError, InputErrors
 from tasks.ingest.qdpx import QdaProject, cases_from_sets, read_qdpx, write_qdpx
 from tasks.ingest.qdpx.model import SET_MEMBERS_SCHEMA, SETS_SCHEMA
 from tasks.qualitative.model import build_model, codebook_table
-from tests.tasks.ingest.qdpx.samples import C1, LEAF, OTHER, S1, S2, S3, as_read_back, g, sample_project
+from tests.tasks.ingest.qdpx.samples import (
+    C1,
+    LEAF,
+    OTHER,
+    S1,
+    S2,
+    S3,
+    as_read_back,
+    g,
+    sample_project,
+)
 from tests.tasks.ingest.qdpx.test_schema import SET_1, SRC_2, maxqda_like, maxqda_zip
 
 NORTH, SOUTH, TOPICS = g(61), g(62), g(63)
