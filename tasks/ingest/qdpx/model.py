@@ -75,6 +75,9 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 # The form the writer emits and the tables hold. Project.xsd also accepts upper case and braces
 # (read without a note); anything else is a deviation.
 CANONICAL_GUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Project.xsd / Codebook.xsd GUIDType (an xsd:token: surrounding white space is collapsed).
+_HEX_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+SCHEMA_GUID_PATTERN = re.compile(rf"{_HEX_GUID}|\{{{_HEX_GUID}\}}")
 COLOR_PATTERN = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
 
 # Fixed namespace so GUIDs derived from names are the same on every machine and every run.

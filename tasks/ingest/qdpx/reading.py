@@ -4,7 +4,8 @@ Strict mode (``strict=True``) judges a document by the standard: it must be vali
 official schema (``Project.xsd`` / ``Codebook.xsd``, vendored in ./xsd; see ``schema``), every
 deviation listed as an ``InputError`` placed by its XPath, and it must keep the few rules the
 specification states in prose only (plainTextPath with ``internal://``, not both plainTextPath
-and PlainTextContent, UTF-8 source texts, the project file named project.qde). A schema-valid
+and PlainTextContent, UTF-8 source texts, the project file named project.qde, a creatingUser
+listed under Users). A schema-valid
 project that keeps those rules reads with no note: GUIDs in upper case or braces are valid.
 
 Lenient mode (the default) reads what real tools write and records each true deviation it
@@ -44,6 +45,7 @@ from tasks.ingest.qdpx.model import (
     CODES_SCHEMA,
     COLOR_PATTERN,
     PROJECT_NAMESPACE,
+    SCHEMA_GUID_PATTERN,
     TABLE_SCHEMAS,
     QdaProject,
     canonical_guid,
@@ -294,6 +296,12 @@ def _guid(raw: str, place: str, problems: _Problems) -> str:
     canonical = canonical_guid(raw)
     if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
         problems.deviation(place, "GUIDs must be 8-4-4-4-12 hexadecimal", f"got {raw!r}")
+    elif not SCHEMA_GUID_PATTERN.fullmatch(raw.strip()):
+        # A form Python's uuid reads but the schema does not (no dashes, one brace, urn:uuid:).
+        problems.deviation(
+            place, "GUIDs must be 8-4-4-4-12 hexadecimal, with or without braces",
+            f"{raw!r} read as {canonical!r}",
+        )
     return canonical
 
 

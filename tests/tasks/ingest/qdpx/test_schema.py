@@ -160,6 +160,10 @@ def test_a_guid_of_the_wrong_shape_is_a_deviation_in_both_modes() -> None:
 # Each deviation the lenient reader accepts: (edit of the valid export, the note's rule, the
 # XPath-like place it names). Strict mode refuses every one of them.
 DEVIATIONS = [
+    (lambda q: q.replace(f'<User guid="{USER}"'.encode(), f'<User guid="{USER.replace("-", "")}"'.encode()),
+     "GUIDs must be 8-4-4-4-12 hexadecimal, with or without braces",
+     f"project.qde: /Project/Users/User[1] (guid={USER.replace('-', '')}) @guid ('{USER.replace('-', '')}' "
+     f"read as '{USER.lower()}')"),
     (lambda q: q.replace(b'xmlns="urn:QDA-XML:project:1.0" ', b""),
      "elements must be in namespace 'urn:QDA-XML:project:1.0'", "project.qde: <Project> element"),
     (lambda q: q.replace(b'xmlns="urn:QDA-XML:project:1.0" ', b'xmlns="urn:QDA-XML:project:1:0" '),
