@@ -29,7 +29,11 @@ _NAMESPACES: dict[str, str] = {"project": PROJECT_NAMESPACE, "codebook": CODEBOO
 # A corrupt export can break the schema at every element: list this many, then count the rest.
 MAX_LISTED = 500
 
-_ATTRIBUTE = re.compile(r"(?:missing required )?attribute '?([A-Za-z_][\w.-]*)'?(?:[=\s]|$)")
+# xmlschema's reasons name a faulty attribute as "attribute color='0080ff': ...", "missing
+# required attribute 'guid'" or "'description' attribute not allowed for element".
+_ATTRIBUTE = re.compile(
+    r"(?:(?:missing required )?attribute '?([A-Za-z_][\w.-]*)'?(?:[=\s]|$))|(?:'([A-Za-z_][\w.-]*)' attribute not allowed)"
+)
 _CLARK = re.compile(r"\{([^}]*)\}")
 
 
@@ -48,7 +52,7 @@ def _xpath(error: xmlschema.XMLSchemaValidationError, namespace: str) -> str:
     """The XPath of the element at fault, with the attribute appended when the fault is one."""
     path = _plain(error.path or "/", namespace)
     found = _ATTRIBUTE.match(error.reason or "")
-    return f"{path}/@{found.group(1)}" if found else path
+    return f"{path}/@{found.group(1) or found.group(2)}" if found else path
 
 
 def schema_errors(

@@ -121,6 +121,7 @@ def test_an_invalid_project_fails_strict_naming_each_xpath() -> None:
         .replace(b' typeOfVariable="Text"', b"")
         .replace(b"<Coding guid=\"E0000000-0000-4000-8000-000000000004\">", b"<Coding>")
         .replace(b"<Sets>", b"<Sets><Unknown/>")
+        .replace(b'<Set guid=', b'<Set colour="red" guid=')
     )
     with pytest.raises(InputErrors) as caught:
         read_qdpx(maxqda_zip(qde), "trusts.qdpx", strict=True)
@@ -129,15 +130,17 @@ def test_an_invalid_project_fails_strict_naming_each_xpath() -> None:
         ("trusts.qdpx", "project.qde: /Project/CodeBook/Codes/Code/Code/@color", rule),
         ("trusts.qdpx", "project.qde: /Project/Variables/Variable/@typeOfVariable", rule),
         ("trusts.qdpx", "project.qde: /Project/Sources/TextSource[2]/PlainTextSelection/Coding/@guid", rule),
+        ("trusts.qdpx", "project.qde: /Project/Sets/Set/@colour", rule),
         ("trusts.qdpx", "project.qde: /Project/Sets", rule),
     ]
     details = [e.detail for e in caught.value.errors]
     assert details[0].startswith("attribute color='0080ff': value doesn't match any pattern of ")
     assert details[1] == "missing required attribute 'typeOfVariable'"
     assert details[2] == "missing required attribute 'guid'"
-    assert details[3] == "Unexpected child with tag 'Unknown' at position 1. Tag 'Set' expected."
+    assert details[3] == "'colour' attribute not allowed for element"
+    assert details[4] == "Unexpected child with tag 'Unknown' at position 1. Tag 'Set' expected."
     assert str(caught.value).startswith(
-        "4 problem(s) in input:\n  - trusts.qdpx: project.qde: /Project/CodeBook/Codes/Code/Code/@color: "
+        "5 problem(s) in input:\n  - trusts.qdpx: project.qde: /Project/CodeBook/Codes/Code/Code/@color: "
         "must be valid against the REFI-QDA schema Project.xsd (attribute color='0080ff'"
     )
 
