@@ -534,5 +534,31 @@ def check_config(config: Annotated[Path, typer.Argument(help="Path to a study.ya
     console.print(f"[green]OK[/green]: {cfg.study.title} ({len(cfg.survey.variables)} survey variables)")
 
 
+@app.command("check-qda")
+def check_qda(
+    file: Annotated[Path, typer.Argument(help="A REFI-QDA .qdpx project, project.qde or .qdc codebook.")],
+    lenient: Annotated[bool, typer.Option(help="Read as the pipeline does and list the tolerated deviations.")] = False,
+) -> None:
+    """Judge a QDA export by the REFI-QDA standard (Project.xsd / Codebook.xsd), each deviation by XPath."""
+    from tasks.ingest.errors import InputError, InputErrors
+    from tasks.ingest.qdpx import read_codebook_file, read_project_xml, read_qdpx
+
+    data, name = file.read_bytes(), file.name
+    try:
+        if name.lower().endswith(".qdc"):
+            notes = read_codebook_file(data, name, strict=not lenient)[1]
+        elif name.lower().endswith(".qde"):
+            notes = read_project_xml(data, name, strict=not lenient).notes
+        else:
+            notes = read_qdpx(data, name, strict=not lenient).notes
+    except (InputError, InputErrors) as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
+    for note in notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    mode = "tolerated by the lenient reader" if lenient else "valid against the REFI-QDA schema"
+    console.print(f"[green]OK[/green]: {name} is {mode}")
+
+
 if __name__ == "__main__":
     app()

@@ -316,6 +316,20 @@ class QdaInputs(_Strict):
     site_pattern: str | None = None
     site_mapping: CaseSiteMapping | None = None
 
+    # REFI sets that define cases (a regular expression on the whole set name, e.g. "Trust .*"):
+    # each matching set becomes a case named after the set, holding the set's member sources.
+    case_sets: str | None = None
+
+    @field_validator("case_sets")
+    @classmethod
+    def _case_sets_is_a_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"case_sets must be a regular expression: {exc}") from exc
+        return value
+
     @model_validator(mode="after")
     def _site_link(self) -> QdaInputs:
         if self.site_from == "case_pattern":

@@ -14,7 +14,7 @@ import polars as pl
 from schemas.study_config import QdaInputs, StudyConfig
 from tasks.ingest.coded_segments_csv import read_coded_segments
 from tasks.ingest.errors import InputError
-from tasks.ingest.qdpx import QdaProject, read_qdc, read_qdpx
+from tasks.ingest.qdpx import QdaProject, cases_from_sets, read_codebook_file, read_qdpx
 from tasks.ingest.tables import read_table as read_input_table
 from tasks.ingest.tables import require_columns
 from tasks.qualitative.model import (
@@ -38,8 +38,8 @@ CASE_INPUTS = "qual.cases."
 
 def read_codebook(file: RawFile) -> pl.DataFrame:
     """The study codebook (.qdc, or the codebook of a .qdpx) as the codebook table."""
-    name = file.original_name
-    codes = read_qdpx(file.data, name).codes if name.lower().endswith(".qdpx") else read_qdc(file.data, name)
+    # A .qdpx codebook is read from its project.qde alone: its sources are neither inflated nor checked.
+    codes, _ = read_codebook_file(file.data, file.original_name)
     return codebook_table(codes)
 
 
@@ -77,7 +77,7 @@ def read_project(file: RawFile, inputs: QdaInputs, codebook: pl.DataFrame) -> Qd
     """One coded project: a REFI-QDA .qdpx, or a coded-segment CSV turned into a project."""
     name = file.original_name
     if inputs.format == "qdpx":
-        return read_qdpx(file.data, name)
+        return cases_from_sets(read_qdpx(file.data, name), inputs.case_sets)
     segments = read_coded_segments(file.data, name)
     project = project_from_segments(
         segments.table, codebook, name, inputs.source_variables, inputs.case_site_variable,

@@ -1,4 +1,4 @@
-"""The REFI-QDA data model: a project as eight typed polars tables, GUID helpers, code paths."""
+"""The REFI-QDA data model: a project as typed polars tables, GUID helpers, code paths."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ CASE_VARIABLES_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.String(),
 }
 CASE_SOURCES_SCHEMA: dict[str, pl.DataType] = {"case_guid": pl.String(), "source_guid": pl.String()}
+# REFI sets (Project/Sets): named groups of sources, codes or notes, e.g. MAXQDA document sets.
+SETS_SCHEMA: dict[str, pl.DataType] = {"guid": pl.String(), "name": pl.String(), "description": pl.String()}
+# One row per member; kind is "source" (MemberSource) or "code" (MemberCode).
+SET_MEMBERS_SCHEMA: dict[str, pl.DataType] = {
+    "set_guid": pl.String(),
+    "member_guid": pl.String(),
+    "kind": pl.String(),
+}
 
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "codes": CODES_SCHEMA,
@@ -60,10 +68,16 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "cases": CASES_SCHEMA,
     "case_variables": CASE_VARIABLES_SCHEMA,
     "case_sources": CASE_SOURCES_SCHEMA,
+    "sets": SETS_SCHEMA,
+    "set_members": SET_MEMBERS_SCHEMA,
 }
 
-# The forms REFI-QDA requires; the reader tolerates others, the writer refuses them.
+# The form the writer emits and the tables hold. Project.xsd also accepts upper case and braces
+# (read without a note); anything else is a deviation.
 CANONICAL_GUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Project.xsd / Codebook.xsd GUIDType (an xsd:token: surrounding white space is collapsed).
+_HEX_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+SCHEMA_GUID_PATTERN = re.compile(rf"{_HEX_GUID}|\{{{_HEX_GUID}\}}")
 COLOR_PATTERN = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
 
 # Fixed namespace so GUIDs derived from names are the same on every machine and every run.
@@ -97,10 +111,12 @@ class QdaProject:
     cases: pl.DataFrame = field(default_factory=lambda: empty_table(CASES_SCHEMA))
     case_variables: pl.DataFrame = field(default_factory=lambda: empty_table(CASE_VARIABLES_SCHEMA))
     case_sources: pl.DataFrame = field(default_factory=lambda: empty_table(CASE_SOURCES_SCHEMA))
+    sets: pl.DataFrame = field(default_factory=lambda: empty_table(SETS_SCHEMA))
+    set_members: pl.DataFrame = field(default_factory=lambda: empty_table(SET_MEMBERS_SCHEMA))
     notes: tuple[str, ...] = ()
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        """The eight tables by field name."""
+        """The tables by field name."""
         return {key: getattr(self, key) for key in TABLE_SCHEMAS}
 
     def sorted(self) -> QdaProject:

@@ -1,13 +1,25 @@
 """Read REFI-QDA 1.5 projects (.qdpx, or project.qde XML) and codebooks (.qdc) into tables.
 
-Reading is lenient by default: the deviations real exports show (missing or misspelt namespace,
-GUIDs in braces or upper case, a missing isCodable, colours without '#', ...) are accepted and
-recorded in ``QdaProject.notes``. With ``strict=True`` every deviation is collected and raised
-together as ``InputErrors``. Problems that make the data unusable (unknown code GUIDs, selections
-outside their text, missing source files, unsafe zip members, ...) are errors in both modes: one
-problem raises ``InputError``, several raise ``InputErrors`` (strict mode always raises
-``InputErrors``). Problems that stop reading outright (broken zip, no project.qde, unparsable or
-entity-declaring XML, an unsafe member path, the size bound) raise a single ``InputError`` at once.
+Strict mode (``strict=True``) judges a document by the standard: it must be valid against the
+official schema (``Project.xsd`` / ``Codebook.xsd``, vendored in ./xsd; see ``schema``), every
+deviation listed as an ``InputError`` placed by its XPath, and it must keep the few rules the
+specification states in prose only (plainTextPath with ``internal://``, not both plainTextPath
+and PlainTextContent, UTF-8 source texts, the project file named project.qde, a creatingUser
+listed under Users). A schema-valid
+project that keeps those rules reads with no note: GUIDs in upper case or braces are valid.
+
+Lenient mode (the default) reads what real tools write and records each true deviation it
+tolerates in ``QdaProject.notes`` (a missing or misspelt namespace, a missing isCodable, ``yes``
+for true, colours without '#', a path without ``internal://``, ...). GUIDs are stored lower-case
+without braces in both modes. Problems that make the data unusable (unknown code GUIDs,
+selections outside their text, missing source files, unsafe zip members, ...) are errors in both
+modes: one problem raises ``InputError``, several raise ``InputErrors`` (strict mode always
+raises ``InputErrors``). Problems that stop reading outright (broken zip, no project.qde,
+unparsable or entity-declaring XML, an unsafe member path, the size bound) raise a single
+``InputError`` at once.
+
+REFI sets (Project/Sets) are read into ``sets`` and ``set_members`` (sources and codes;
+``sets.cases_from_sets`` turns chosen sets into cases).
 
 Selection offsets are 0-based, end-exclusive counts of Unicode code points of the source text as
 stored (no newline conversion).
@@ -33,11 +45,13 @@ from tasks.ingest.qdpx.model import (
     CODES_SCHEMA,
     COLOR_PATTERN,
     PROJECT_NAMESPACE,
+    SCHEMA_GUID_PATTERN,
     TABLE_SCHEMAS,
     QdaProject,
     canonical_guid,
     table_from_rows,
 )
+from tasks.ingest.qdpx.schema import schema_errors
 from tasks.ingest.text import decode_text
 
 # A colour written without its '#': tolerated and read as "#" + value.
@@ -191,6 +205,8 @@ def read_qdc_with_notes(
         raise InputError(
             name, f"root element <{_local(root.tag)}>", "a .qdc root element must be CodeBook"
         )
+    if strict:
+        _validate(root, "codebook", name, None, limits.code_depth)
     _check_namespaces(root, CODEBOOK_NAMESPACE, "", problems)
     rows: list[dict[str, Any]] = []
     codes = _child(root, "Codes")
@@ -205,6 +221,52 @@ def read_qdc_with_notes(
 def read_qdc(data: bytes, name: str, *, strict: bool = False, limits: QdpxLimits | None = None) -> pl.DataFrame:
     """Read a REFI-QDA codebook (.qdc) into the codes table."""
     return read_qdc_with_notes(data, name, strict=strict, limits=limits)[0]
+
+
+def read_qdpx_codebook(
+    data: bytes, name: str, *, strict: bool = False, limits: QdpxLimits | None = None
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The codebook of a .qdpx (its Project/CodeBook) as the codes table, with lenient-mode notes.
+
+    Only project.qde is inflated: the sources are neither read nor checked, so a project
+    exported from a QDA tool can serve as a study's codebook. Strict mode validates the whole
+    project.qde against Project.xsd.
+    """
+    limits = limits or QdpxLimits.from_env()
+    with open_archive(data, name, None, limits) as reader:
+        candidates = sorted(m for m in reader.members if m.lower().endswith(".qde"))
+        qde = "project.qde" if "project.qde" in reader.members else (candidates[0] if len(candidates) == 1 else None)
+        if qde is None:
+            found = ", ".join(sorted(reader.members)[:10]) or "the zip is empty"
+            raise InputError(name, "zip archive", "a .qdpx must contain project.qde", f"found: {found}")
+        xml = reader.read(qde) or b""
+    problems = _Problems(name, strict)
+    if qde != "project.qde":
+        problems.deviation("zip archive", "the project file must be project.qde at the top of the zip", f"used {qde!r}")
+    root = _parse_xml(xml, name, qde)
+    if _local(root.tag) != "Project":
+        raise InputError(name, f"{qde}: root element <{_local(root.tag)}>", "the root element must be Project")
+    if strict:
+        _validate(root, "project", name, qde, limits.code_depth)
+    _check_namespaces(root, PROJECT_NAMESPACE, f"{qde}: ", problems)
+    codebook = _child(root, "CodeBook")
+    codes = None if codebook is None else _child(codebook, "Codes")
+    if codes is None:
+        raise InputError(name, f"{qde}: /Project", "a project used as the codebook must contain CodeBook/Codes")
+    rows: list[dict[str, Any]] = []
+    _read_codes(codes, "/Project/CodeBook/Codes", f"{qde}: ", None, "", 1, rows, problems,
+                max_depth=limits.code_depth)
+    problems.raise_if_any()
+    return table_from_rows(rows, CODES_SCHEMA), problems.all_notes()
+
+
+def read_codebook_file(
+    data: bytes, name: str, *, strict: bool = False, limits: QdpxLimits | None = None
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """A study codebook as the codes table with notes: a .qdc, or the CodeBook of a .qdpx."""
+    if name.lower().endswith(".qdpx"):
+        return read_qdpx_codebook(data, name, strict=strict, limits=limits)
+    return read_qdc_with_notes(data, name, strict=strict, limits=limits)
 
 
 def _check_namespaces(root: ET.Element, expected: str, doc: str, problems: _Problems) -> None:
@@ -226,17 +288,48 @@ def _check_namespaces(root: ET.Element, expected: str, doc: str, problems: _Prob
 
 
 def _guid(raw: str, place: str, problems: _Problems) -> str:
-    """The GUID in canonical form, with a deviation when it was not written that way."""
+    """The GUID in canonical form (lower case, no braces); a deviation when it is no GUID at all.
+
+    Project.xsd's GUIDType allows upper and lower case, with or without braces: those are
+    valid and read without a note.
+    """
     canonical = canonical_guid(raw)
     if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
         problems.deviation(place, "GUIDs must be 8-4-4-4-12 hexadecimal", f"got {raw!r}")
-    elif canonical != raw:
+    elif not SCHEMA_GUID_PATTERN.fullmatch(raw.strip()):
+        # A form Python's uuid reads but the schema does not (no dashes, one brace, urn:uuid:).
         problems.deviation(
-            place,
-            "GUIDs must be lower-case 8-4-4-4-12 without braces",
+            place, "GUIDs must be 8-4-4-4-12 hexadecimal, with or without braces",
             f"{raw!r} read as {canonical!r}",
         )
     return canonical
+
+
+def _check_nesting(root: ET.Element, file: str, doc: str, max_depth: int) -> None:
+    """Refuse absurd nesting before the (recursive) schema validation walks the tree."""
+    # The deepest legitimate REFI structure outside the codebook is a few levels; codes nest
+    # up to max_depth under Project/CodeBook/Codes.
+    bound = max_depth + 8
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > bound:
+            raise InputError(
+                file, f"{doc}<{_local(element.tag) if isinstance(element.tag, str) else '?'}> element",
+                f"elements must not be nested more than {bound} levels deep",
+                "raise STUDYFLOW_QDPX_MAX_CODE_DEPTH for a deeper codebook",
+            )
+        stack.extend((child, depth + 1) for child in element)
+
+
+def _validate(
+    root: ET.Element, kind: str, file: str, member: str | None, max_depth: int
+) -> None:
+    """Strict mode: raise every deviation from the REFI-QDA schema, each placed by its XPath."""
+    _check_nesting(root, file, f"{member}: " if member else "", max_depth)
+    errors = schema_errors(root, "project" if kind == "project" else "codebook", file, member)
+    if errors:
+        raise InputErrors(errors)
 
 
 def _guid_attr(element: ET.Element, attr: str, place: str, problems: _Problems) -> str | None:
@@ -379,6 +472,8 @@ class _ProjectReader:
                 "the root element must be Project",
             )
         problems = self.problems
+        if problems.strict:
+            _validate(root, "project", self.file, self.member, self.limits.code_depth)
         _check_namespaces(root, PROJECT_NAMESPACE, self.doc, problems)
         name = root.get("name")
         if name is None:
@@ -405,6 +500,7 @@ class _ProjectReader:
         self._variables(root)
         self._sources(root)
         self._cases(root)
+        self._sets(root)
         self._summarise()
         problems.raise_if_any()
         return QdaProject(
@@ -765,6 +861,46 @@ class _ProjectReader:
                         "SourceRef must target a source under Project/Sources",
                         f"unknown source guid {target}",
                     )
+
+    def _sets(self, root: ET.Element) -> None:
+        sets = _child(root, "Sets")
+        seen: set[str] = set()
+        for i, element in enumerate([] if sets is None else _children(sets, "Set"), 1):
+            xpath = f"/Project/Sets/Set[{i}]"
+            place = self._place(xpath, element)
+            guid = _guid_attr(element, "guid", place, self.problems)
+            name = element.get("name")
+            if name is None:
+                self.problems.deviation(place, "<Set> needs a name attribute", "read as ''")
+            known = self._unique("set", guid, place, seen)
+            if not known:
+                continue
+            description = _child(element, "Description")
+            self.rows["sets"].append({
+                "guid": guid, "name": name or "",
+                "description": None if description is None else (description.text or ""),
+            })
+            for tag, kind, targets, skipped in (
+                ("MemberSource", "source", self.source_guids, self.skipped_sources),
+                ("MemberCode", "code", self.code_guids, set()),
+            ):
+                for k, ref in enumerate(_children(element, tag), 1):
+                    ref_place = f"{self.doc}{xpath}/{tag}[{k}] (set guid={element.get('guid')})"
+                    target = _guid_attr(ref, "targetGUID", ref_place, self.problems)
+                    if target is None:
+                        continue
+                    if target in targets:
+                        self.rows["set_members"].append({"set_guid": guid, "member_guid": target, "kind": kind})
+                    elif target in skipped:
+                        self.counts["set members that are non-text sources (skipped)"] += 1
+                    else:
+                        self.problems.error(
+                            ref_place, f"{tag} must target a {kind} in the project",
+                            f"set {name!r}: unknown {kind} guid {target}",
+                        )
+            notes = len(_children(element, "MemberNote"))
+            if notes:
+                self.counts["set members that are notes (notes are not read; skipped)"] += notes
 
     def _summarise(self) -> None:
         for what, count in sorted(self.counts.items()):

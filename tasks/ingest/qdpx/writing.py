@@ -231,7 +231,46 @@ def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Elemen
             check.fail(table, f"{table} must name a known source", f"unknown source guid {guid}")
     if sources:
         ET.SubElement(root, "Sources").extend(sources)
+    _set_elements(root, project, set(source_guids), code_guids, check)
     return root, texts
+
+
+def _set_elements(
+    root: ET.Element, project: QdaProject, source_guids: set[str], code_guids: set[str], check: _WriteCheck
+) -> None:
+    """Append <Sets> (after Sources, in schema order) with each set's member codes and sources."""
+    members = _grouped(project.set_members, "set_guid", check)
+    set_guids: set[str] = set()
+    sets = []
+    for i, r in enumerate(project.sets.iter_rows(named=True)):
+        place = f"sets row {i}"
+        guid = check.guid(r["guid"], place)
+        if guid in set_guids:
+            check.fail(place, "set GUIDs must be unique", guid)
+        set_guids.add(guid)
+        element = ET.Element("Set", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
+        if r["description"] is not None:
+            ET.SubElement(element, "Description").text = check.xml_text(r["description"], place)
+        by_kind: dict[str, list[str]] = {"code": [], "source": []}
+        for member in members.get(guid, []):
+            target = check.guid(member["member_guid"], place)
+            kind = member["kind"]
+            known = {"code": code_guids, "source": source_guids}.get(kind)
+            if known is None:
+                check.fail(place, "set member kind must be 'code' or 'source'", f"got {kind!r}")
+            elif target not in known:
+                check.fail(place, f"set_members must name a known {kind}", f"unknown {kind} guid {target}")
+            else:
+                by_kind[kind].append(target)
+        # Project.xsd orders a set's members: MemberCode before MemberSource.
+        for tag, kind in (("MemberCode", "code"), ("MemberSource", "source")):
+            for target in by_kind[kind]:
+                ET.SubElement(element, tag, {"targetGUID": target})
+        sets.append(element)
+    for guid in members.keys() - set_guids:
+        check.fail("set_members", "set_members must name a known set", f"unknown set guid {guid}")
+    if sets:
+        ET.SubElement(root, "Sets").extend(sets)
 
 
 def _grouped(frame: pl.DataFrame, key: str, check: _WriteCheck) -> dict[str, list[dict[str, Any]]]:

@@ -97,35 +97,29 @@ def test_lenient_reading_normalises_and_notes_deviations() -> None:
     assert project.case_sources.rows() == [
         ("dddddddd-0000-4000-8000-000000000001", "eeeeeeee-0000-4000-8000-000000000001")
     ]
-    notes = "\n".join(project.notes)
-    assert (
+    # Upper-case and braced GUIDs are valid REFI-QDA (Project.xsd's GUIDType): no note for them.
+    assert project.notes == (
         "tolerated: elements must be in namespace 'urn:QDA-XML:project:1.0' - at "
-        "project.qde: <Project> element (found no namespace)" in notes
+        "project.qde: <Project> element (found no namespace)",
+        "1 selections without a Coding (skipped)",
     )
-    assert (
-        "tolerated 9 times: GUIDs must be lower-case 8-4-4-4-12 without braces - first at " in notes
-    )
-    assert "1 selections without a Coding (skipped)" in project.notes
 
 
-def test_strict_reading_lists_every_deviation() -> None:
+def test_strict_reading_judges_by_the_schema() -> None:
+    # Without its namespace the document is no REFI-QDA project: the schema knows no <Project>.
     with pytest.raises(InputErrors) as caught:
         read_qdpx(make_zip({"project.qde": LENIENT_QDE.encode()}), "messy.qdpx", strict=True)
-    errors = caught.value.errors
-    rules = [e.rule for e in errors]
-    assert len(errors) == 10
-    assert rules.count("GUIDs must be lower-case 8-4-4-4-12 without braces") == 9
-    assert rules[0] == "elements must be in namespace 'urn:QDA-XML:project:1.0'"
-    assert all(e.file == "messy.qdpx" for e in errors)
-    assert errors[1].place == (
-        "project.qde: /Project/Users/User[1] (guid={AAAAAAAA-0000-4000-8000-000000000001}) @guid"
+    (error,) = caught.value.errors
+    assert (error.file, error.place) == ("messy.qdpx", "project.qde: /Project")
+    assert error.rule == "must be valid against the REFI-QDA schema Project.xsd"
+    assert error.detail == "'Project' is not an element of the schema"
+    # With it, the same upper-case and braced GUIDs are valid and read without a note.
+    xml = LENIENT_QDE.replace("<Project ", '<Project xmlns="urn:QDA-XML:project:1.0" ').replace(
+        '<PlainTextSelection guid="ffffffff-0000-4000-8000-000000000002" startPosition="0" endPosition="1"/>', ""
     )
-    assert errors[1].detail == (
-        "'{AAAAAAAA-0000-4000-8000-000000000001}' read as 'aaaaaaaa-0000-4000-8000-000000000001'"
-    )
-    assert str(caught.value).startswith(
-        "10 problem(s) in input:\n  - messy.qdpx: project.qde: <Project> element"
-    )
+    project = read_qdpx(make_zip({"project.qde": xml.encode()}), "messy.qdpx", strict=True)
+    assert project.notes == ()
+    assert project.selections["code_guid"].to_list() == ["bbbbbbbb-0000-4000-8000-000000000002"]
 
 
 def test_strict_accepts_the_writers_own_output_and_typos_in_namespace_are_deviations() -> None:
@@ -363,15 +357,27 @@ def test_read_qdc() -> None:
     ]
 
 
-def test_qdc_lenient_and_strict() -> None:
+def test_qdc_braced_upper_case_guids_are_valid_and_bad_ones_are_placed_by_xpath() -> None:
     braces = QDC.replace(THEME.encode(), b"{" + THEME.upper().encode() + b"}", 1)
     lenient, notes = read_qdc_with_notes(braces, "book.qdc")
     assert lenient["guid"][0] == THEME
-    assert notes[0].startswith("tolerated: GUIDs must be lower-case 8-4-4-4-12 without braces")
-    with pytest.raises(
-        InputErrors, match=r"1 problem\(s\) in input:\n  - book.qdc: /CodeBook/Codes/Code\[1\]"
-    ):
-        read_qdc(braces, "book.qdc", strict=True)
+    assert notes == ()
+    assert read_qdc(braces, "book.qdc", strict=True).equals(lenient)
+    broken = QDC.replace(LEAF.encode(), b"not-a-guid", 1).replace(b'isCodable="1"', b'isCodable="yes"')
+    with pytest.raises(InputErrors) as caught:
+        read_qdc(broken, "book.qdc", strict=True)
+    assert [(e.place, e.rule) for e in caught.value.errors] == [
+        ("/CodeBook/Codes/Code[1]/Code/@isCodable", "must be valid against the REFI-QDA schema Codebook.xsd"),
+        ("/CodeBook/Codes/Code[1]/Code/Code/@guid", "must be valid against the REFI-QDA schema Codebook.xsd"),
+    ]
+    assert caught.value.errors[0].detail == "attribute isCodable='yes': 'yes' is not a boolean value"
+    _, notes = read_qdc_with_notes(broken, "book.qdc")
+    assert notes == (
+        "tolerated: isCodable must be true, false, 1 or 0 - at /CodeBook/Codes/Code[1]/Code[1] "
+        f"(guid={CATEGORY}) (read 'yes' as true)",
+        "tolerated: GUIDs must be 8-4-4-4-12 hexadecimal - at /CodeBook/Codes/Code[1]/Code[1]/Code[1] "
+        "(guid=not-a-guid) @guid (got 'not-a-guid')",
+    )
 
 
 def test_qdc_with_a_project_root_is_refused() -> None:
