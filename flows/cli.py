@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -205,13 +206,7 @@ def ephemeral_api() -> Iterator[int | None]:
 
     # The same instance Prefect's clients use (they call SubprocessASGIServer() too).
     server = SubprocessASGIServer()
-    # A busy machine can take longer than Prefect's default 20 s to start the server.
-    server.start(timeout=max(get_current_settings().server.ephemeral.startup_timeout_seconds, 90))
-    pid = server.server_process.pid if server.server_process else None
     record = _servers_dir() / f"{os.getpid()}.json"
-    if pid is not None:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"owner": os.getpid(), "server": pid}))
 
     def _end(signum: int, frame: FrameType | None) -> None:
         # Stop the server, then leave at once: the engine would otherwise go on calling the API it
@@ -220,14 +215,25 @@ def ephemeral_api() -> Iterator[int | None]:
         server.stop()
         record.unlink(missing_ok=True)
         name = signal.Signals(signum).name
-        _error(f"interrupted ({name}): this run published nothing; its API server was stopped")
-        console.file.flush()
+        # Plain bytes, not rich: the signal may land while the main thread is importing rich.
+        message = f"interrupted ({name}): this run published nothing; its API server was stopped\n"
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+            os.write(sys.stdout.fileno(), message.encode())
         os._exit(130 if signum == signal.SIGINT else 128 + signum)
 
+    # The handlers come first, so a signal while the server starts (or the moment its record
+    # appears) still stops it rather than raising KeyboardInterrupt somewhere and orphaning it.
     previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError):  # not the main thread (e.g. under a test runner)
             previous[sig] = signal.signal(sig, _end)
+    # A busy machine can take longer than Prefect's default 20 s to start the server.
+    server.start(timeout=max(get_current_settings().server.ephemeral.startup_timeout_seconds, 90))
+    pid = server.server_process.pid if server.server_process else None
+    if pid is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"owner": os.getpid(), "server": pid}))
     try:
         yield pid
     finally:
