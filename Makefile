@@ -36,7 +36,7 @@ test: $(VENV)/.dev
 # The demo deployed to the local production stack (infra/local-stack.sh): PostgreSQL, a Prefect
 # server, S3 on loopback and a worker; ingest and arrival runs through served deployments.
 test-integration: $(VENV)/.dev
-	$(PY) -m pytest -m e2e tests/integration -o addopts="-ra --strict-markers --import-mode=importlib"
+	$(PY) -m pytest -m "e2e or server" tests -o addopts="-ra --strict-markers --import-mode=importlib"
 
 # The study at scale 1 and ~1M responses (fresh process per run) against a pandas baseline:
 # writes bench/results.json, bench/results.md and the README table; then the micro-benchmarks.

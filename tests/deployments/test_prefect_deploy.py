@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-pytestmark = pytest.mark.integration
+# A started server or stack: `make test-integration` (CI runs it after `make test`).
+pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

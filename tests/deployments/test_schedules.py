@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# A started server or stack: `make test-integration` (CI runs it after `make test`).
+pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -51,19 +51,3 @@ def test_corrupted_wave2_fails_only_wave2_and_keeps_latest(demo_run, tmp_path: P
     detail = json.loads(store.get(report[0]))
     assert detail["phase"] == "survey_w2" and detail["original_name"] == wave2.name
     assert store.get(next(k for k in quarantined if k != report[0])) == wave2.read_bytes()
-
-
-@pytest.mark.integration
-def test_study_runs_against_s3(demo_study: Path, s3_bucket: str) -> None:
-    from flows.study import study_flow
-
-    url = f"s3://{s3_bucket}/ccg"
-    manifest = study_flow(str(demo_study), url)
-    store = open_store(url)
-    assert manifest.complete
-    latest, _ = read_latest(store)
-    assert latest is not None and latest.run_id == manifest.run_id
-    keys = store.list("runs/")
-    assert f"runs/{manifest.run_id}/manifest.json" in keys
-    assert all(store.exists(o.key) for o in manifest.outputs)
-    assert any(k.startswith("raw/") for k in store.list("raw/"))

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# A started server or stack: `make test-integration` (CI runs it after `make test`).
+pytestmark = [pytest.mark.integration, pytest.mark.server]
 BIN = Path(sys.executable).parent
 
 

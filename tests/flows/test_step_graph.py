@@ -161,11 +161,12 @@ def test_the_parent_run_lists_what_came_from_the_cache(study_runs: dict[str, Any
     assert any("file://" in v and "/report/html.html" in v for v in links.values()), links
 
 
-def test_dask_cluster_gives_byte_identical_tables(
-    study_runs: dict[str, Any], demo_study: Path, tmp_path: Path
-) -> None:
+# A local Dask cluster is a started service: `make test-integration` (CI runs it after `make test`).
+@pytest.mark.integration
+@pytest.mark.server
+def test_dask_cluster_gives_byte_identical_tables(demo_run: Any, demo_study: Path, tmp_path: Path) -> None:
     manifest, phases = _run(demo_study, str(tmp_path / "store"), task_runner="dask")
-    first, _ = study_runs["first"]
+    first = demo_run.manifest
     assert manifest.complete and len(phases["survey_w1"]) >= 8
 
     def tables(m: Any) -> dict[str, str]:

@@ -125,11 +125,14 @@ def test_s3_outage_mid_run_fails_cleanly_leaves_nothing_visible_and_the_rerun_co
     assert read_latest(store) == (None, None)
     assert store.list("staging/")  # what it wrote waits in staging for gc
 
+    # The re-run is the whole demo on S3 (this is also the test that the study runs against S3).
     manifest = study_flow(str(demo_study), url)
     assert manifest.complete
     latest, _ = read_latest(store)
     assert latest is not None and latest.run_id == manifest.run_id
     assert all(store.is_published(o.key) for o in manifest.outputs)
+    assert f"runs/{manifest.run_id}/manifest.json" in store.list("runs/")
+    assert store.list("raw/")
     visible_runs = {k.split("/")[1] for k in store.list("runs/")}
     assert visible_runs == {manifest.run_id}
     report = collect_garbage(store, timedelta(0))

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# A started server or stack: `make test-integration` (CI runs it after `make test`).
+pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "infra" / "local-stack.sh"
