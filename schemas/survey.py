@@ -270,6 +270,7 @@ class Associations(_Table):
     wave: str
     variable: str
     type: str = pa.Field(isin=CATEGORICAL_TYPES)
+    kind: str = pa.Field(isin=["code", "key"])
     code: str = pa.Field(nullable=True)
     breakdown: str
     method: str = pa.Field(isin=["chi_square", "fisher", "fisher_monte_carlo", "not testable"])
@@ -277,12 +278,24 @@ class Associations(_Table):
     statistic: float = _stat()
     dof: int = _count()
     p_value: float = _share()
+    # sqrt(p(1 - p)/B) of a Monte-Carlo Fisher p-value; null for the other methods.
+    monte_carlo_se: float = pa.Field(nullable=True, ge=0.0)
+    # Benjamini–Hochberg, over every test of the wave's table.
+    q_value: float = _share()
     cramers_v: float = _stat()
     min_expected: float = _stat()
     small_expected: bool
+    # Second-order Rao–Scott F test on the weighted table, sites as clusters.
+    rs_f: float = pa.Field(nullable=True, ge=0.0)
+    rs_df_num: float = pa.Field(nullable=True, gt=0.0)
+    rs_df_den: float = pa.Field(nullable=True, gt=0.0)
+    rs_p_value: float = _share()
+    rs_q_value: float = _share()
+    rs_mean_deff: float = pa.Field(nullable=True, ge=0.0)
+    n_clusters: int = _count()
 
     class Config:
-        unique = ["variable", "code", "breakdown"]
+        unique = ["variable", "kind", "code", "breakdown"]
 
 
 class Change(_Table):
@@ -312,6 +325,8 @@ class Change(_Table):
     weighted_lower: float = _stat()
     weighted_upper: float = _stat()
     weighted_p_value: float = _share()
+    # Benjamini–Hochberg over every change of the wave's table, on the p-value `significant` uses.
+    q_value: float = _share()
     significant: bool
 
     class Config:

@@ -9,6 +9,7 @@ import polars as pl
 from scipy import stats
 
 from tasks.survey.estimates import ALL, z_value
+from tasks.survey.inference import bh_q_values
 
 CHANGE_COLUMNS = [
     "wave",
@@ -35,6 +36,7 @@ CHANGE_COLUMNS = [
     "weighted_lower",
     "weighted_upper",
     "weighted_p_value",
+    "q_value",
     "significant",
 ]
 
@@ -59,7 +61,8 @@ def change_table(
     Unweighted: Wald interval (unpooled SE) and pooled two-proportion z-test, as
     stats.two_proportion_test. Weighted: independent design-based estimates, SE = √(se1² + se2²),
     as weighted_difference in tests/reference_stats.py. A change is `significant` when the
-    design-based p-value is below alpha (the unweighted one when no design-based SE exists).
+    design-based p-value is below alpha (the unweighted one when no design-based SE exists);
+    `q_value` is that p-value's Benjamini–Hochberg q-value over every change of the table.
     """
     z = z_value(confidence)
     keys = ["variable", "type", "kind", "code", "breakdown", "group"]
@@ -106,8 +109,13 @@ def change_table(
         _two_sided(out["statistic"]).alias("p_value"),
         _two_sided(out["_wz"]).alias("weighted_p_value"),
     )
+    tested = pl.coalesce(pl.col("weighted_p_value"), pl.col("p_value"))
+    # Benjamini–Hochberg over every change of the table (the family), on the p-value that
+    # decides `significant`; `significant` itself stays the per-test p < alpha.
+    q = bh_q_values(out.select(tested.cast(pl.Float64).fill_null(float("nan"))).to_series().to_numpy())
     out = out.with_columns(
-        pl.coalesce(pl.col("weighted_p_value"), pl.col("p_value"))
+        pl.Series("q_value", q, dtype=pl.Float64).fill_nan(None),
+        tested
         .lt(alpha)
         .fill_null(False)
         .alias("significant"),

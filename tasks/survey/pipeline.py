@@ -54,7 +54,8 @@ ESTIMATES_STEP = Step(
 )
 ASSOCIATIONS_STEP = Step(
     "survey.associations", "survey", s.associations,
-    uses=uses(ESTIMATES),
+    uses=uses(SITES, RESPONDENTS, ANSWERS, ESTIMATES),
+    config=("survey",),
 )
 CHANGE_STEP = Step(
     "survey.change", "survey", s.change,

@@ -43,7 +43,7 @@ from tasks.step import FigureFile, RawFile, StepInput, StepOutput
 from tasks.survey.change import change_table
 from tasks.survey.cleaning import Cleaned, clean_export
 from tasks.survey.coverage import coverage_table, profile_table
-from tasks.survey.crosstabs import association_table
+from tasks.survey.crosstabs import association_table, site_sums
 from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_mapping, mean_table
 from tasks.survey.figures import wave_figures
 from tasks.survey.freetext import HUMAN_COLUMNS, pseudonymise_human, wave_freetext
@@ -236,8 +236,12 @@ def estimates(inp: StepInput) -> StepOutput:
 
 
 def associations(inp: StepInput) -> StepOutput:
-    """Tests of independence of each variable (and code) and each breakdown."""
-    return StepOutput(tables={ASSOCIATIONS: association_table(inp.table(ESTIMATES), _wave(inp))})
+    """Tests of independence of each variable (code, key codes) and each breakdown, with q-values."""
+    wave, survey = _wave(inp), inp.config.survey
+    respondents = inp.table(RESPONDENTS)
+    mapping = group_mapping(respondents, inp.table(SITES), breakdown_list(survey.breakdowns))
+    sums = site_sums(inp.table(ANSWERS), respondents, mapping, wave_variables(survey, wave))
+    return StepOutput(tables={ASSOCIATIONS: association_table(inp.table(ESTIMATES), wave, sums)})
 
 
 def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:

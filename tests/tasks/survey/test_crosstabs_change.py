@@ -8,12 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
+from schemas.study_config import Variable
 from schemas.survey import Associations, Change
 from tasks.survey.change import change_table
-from tasks.survey.crosstabs import association_table
-from tasks.survey.stats import two_proportion_test
+from tasks.survey.crosstabs import association_table, site_sums
+from tasks.survey.estimates import estimate_table, group_mapping
+from tasks.survey.inference import rao_scott_test
+from tasks.survey.stats import FISHER_RESAMPLES, two_proportion_test
 from tests.reference_stats import ProportionEstimate, weighted_difference
 
 ATOL = 1e-9
@@ -138,3 +142,126 @@ def test_change_matches_two_proportion_and_weighted_difference() -> None:
     # A code nobody chose in either wave: no test is possible, nothing is flagged.
     zero = out.row(1, named=True)
     assert zero["difference"] == 0.0 and zero["p_value"] is None and zero["significant"] is False
+
+
+# --- design-based tests, key codes and q-values ------------------------------------------------
+
+
+def _design_inputs(seed: int = 3) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, Variable]]:
+    """Answers to a single-choice and a multiple-choice item by respondents at 9 sites."""
+    rng = np.random.default_rng(seed)
+    n = 160
+    site = rng.integers(0, 9, n)
+    role = np.where(rng.uniform(size=n) < 0.3 + 0.05 * site, "gp", "manager")
+    respondents = pl.DataFrame({
+        "respondent_id": [f"R{i:012x}" for i in range(n)],
+        "site_id": [f"S{s}" for s in site],
+        "role": role,
+        "weight": rng.uniform(0.5, 2.0, n),
+    })
+    rows = []
+    for i in range(n):
+        rid = respondents["respondent_id"][i]
+        rows.append((rid, "v", "single_choice", str(int(rng.integers(1, 4))), False))
+        chosen = [c for c in ("a", "b") if rng.uniform() < (0.6 if role[i] == "gp" else 0.35)]
+        rows += [(rid, "m", "multiple_choice", c, False) for c in chosen]
+    answers = pl.DataFrame(rows, schema=["respondent_id", "variable", "type", "code", "missing"],
+                           orient="row")
+    variables = {
+        "v": Variable(type="single_choice", question="?", column="Q1", waves=["w1"],
+                      labels={"1": "one", "2": "two", "3": "three"}, key_codes=["1", "2"]),
+        "m": Variable(type="multiple_choice", question="?", column="Q2_{code}", waves=["w1"],
+                      labels={"a": "A", "b": "B"}, key_codes=["a", "b"]),
+    }
+    mapping = group_mapping(
+        respondents.with_columns(pl.col("role").alias("role_group")),
+        pl.DataFrame({"site_id": [f"S{s}" for s in range(9)]}),
+        ["role"],
+    )
+    return answers, respondents, mapping, variables
+
+
+def _manual_tables(answers, respondents, variable, chosen_codes) -> tuple[np.ndarray, int]:
+    """site × role × (chosen any of the codes, not) weighted tables among those answering."""
+    ans = answers.filter(pl.col("variable") == variable)
+    units = respondents.filter(pl.col("respondent_id").is_in(ans["respondent_id"].unique().implode()))
+    picked = set(ans.filter(pl.col("code").is_in(chosen_codes))["respondent_id"].to_list())
+    sites = sorted(units["site_id"].unique().to_list())
+    roles = sorted(units["role"].unique().to_list())
+    tables = np.zeros((len(sites), len(roles), 2))
+    for rid, s, r, w in units.select("respondent_id", "site_id", "role", "weight").iter_rows():
+        tables[sites.index(s), roles.index(r), 0 if rid in picked else 1] += w
+    return tables, units.height
+
+
+def test_associations_carry_rao_scott_key_codes_and_q_values() -> None:
+    answers, respondents, mapping, variables = _design_inputs()
+    estimates = estimate_table(answers, respondents, mapping, variables, ["role"], "w1")
+    sums = site_sums(answers, respondents, mapping, variables)
+    out = association_table(estimates, "w1", sums)
+    Associations.validate(out, lazy=True)
+    # One single-choice test, two multiple-choice codes and one key-code test per variable.
+    keyed = out.select("variable", "kind", "code").rows()
+    assert sorted(keyed, key=str) == sorted(
+        [("v", "code", None), ("v", "key", "1,2"), ("m", "code", "a"), ("m", "code", "b"),
+         ("m", "key", "a,b")], key=str,
+    )
+    # Key codes: role × (chose 1 or 2, did not), classic and design-based.
+    key = out.filter((pl.col("variable") == "v") & (pl.col("kind") == "key")).row(0, named=True)
+    tables, n = _manual_tables(answers, respondents, "v", ["1", "2"])
+    counts = np.zeros((2, 2))
+    ans = answers.filter((pl.col("variable") == "v"))
+    picked = set(ans.filter(pl.col("code").is_in(["1", "2"]))["respondent_id"].to_list())
+    for rid, r in respondents.select("respondent_id", "role").iter_rows():
+        counts[["gp", "manager"].index(r), 0 if rid in picked else 1] += 1
+    ref = stats.chi2_contingency(counts, correction=False)
+    assert key["statistic"] == pytest.approx(ref.statistic, abs=ATOL)
+    rs = rao_scott_test(tables, n)
+    assert key["rs_f"] == pytest.approx(rs.statistic, abs=ATOL)
+    assert key["rs_p_value"] == pytest.approx(rs.p_value, abs=ATOL)
+    assert key["rs_df_den"] == pytest.approx(rs.df_num * 8, abs=ATOL) and key["n_clusters"] == 9
+    # A multiple-choice code: the same two-column table for that code alone.
+    code_a = out.filter((pl.col("variable") == "m") & (pl.col("code") == "a")).row(0, named=True)
+    tables, n = _manual_tables(answers, respondents, "m", ["a"])
+    assert code_a["rs_f"] == pytest.approx(rao_scott_test(tables, n).statistic, abs=ATOL)
+    # q-values: Benjamini–Hochberg over the table's tests, classic and design-based apart.
+    # (Every respondent answering "m" chose a or b, so its key-code table has one column and is
+    # not testable: that test stays out of the family.)
+    assert out.filter(pl.col("p_value").is_null()).select("variable", "kind").rows() == [("m", "key")]
+    for p_col, q_col in (("p_value", "q_value"), ("rs_p_value", "rs_q_value")):
+        tested = out.filter(pl.col(p_col).is_not_null())
+        assert tested.height == 4
+        np.testing.assert_allclose(
+            tested[q_col].to_numpy(), multipletests(tested[p_col].to_numpy(), method="fdr_bh")[1],
+            rtol=0, atol=ATOL,
+        )
+
+
+def test_monte_carlo_fisher_rows_carry_their_error() -> None:
+    rows = [
+        ("v", "single_choice", str(c), "role", g, 9, k)
+        for g, ks in (("a", (1, 2, 6)), ("b", (5, 3, 1)))
+        for c, k in enumerate(ks)
+    ]
+    out = association_table(_estimates(rows), "w1")
+    row = out.row(0, named=True)
+    assert row["method"] == "fisher_monte_carlo"
+    assert row["monte_carlo_se"] == pytest.approx(
+        math.sqrt(row["p_value"] * (1 - row["p_value"]) / FISHER_RESAMPLES), abs=ATOL
+    )
+    assert row["rs_f"] is None and row["n_clusters"] == 0
+
+
+def test_change_q_values_are_benjamini_hochberg_over_the_table() -> None:
+    counts1, counts2 = (120, 60, 20), (90, 80, 30)
+    w1 = _estimates([("v", "single_choice", str(c), "all", "all", 200, k) for c, k in enumerate(counts1)])
+    w2 = _estimates(
+        [("v", "single_choice", str(c), "all", "all", 200, k) for c, k in enumerate(counts2)], "w2"
+    )
+    out = change_table(w1, w2, wave="w2", previous_wave="w1")
+    Change.validate(out, lazy=True)
+    tested = out.select(pl.coalesce("weighted_p_value", "p_value")).to_series().to_numpy()
+    np.testing.assert_allclose(
+        out["q_value"].to_numpy(), multipletests(tested, method="fdr_bh")[1], rtol=0, atol=ATOL
+    )
+    assert out["q_value"].to_list() != out["weighted_p_value"].to_list()
