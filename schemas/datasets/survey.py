@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.datasets import Dataset
+from schemas.datasets import PARQUET, Dataset
 from schemas.survey import (
     Answers,
     Associations,
@@ -62,3 +62,12 @@ FREETEXT_AGREEMENT = Dataset("survey.{wave}.freetext_agreement", "survey.freetex
 FIGURES = Dataset("survey.{wave}.{figure}", "survey.figures", "survey", kind="figure",
                   formats=(("png", "image/png"), ("svg", "image/svg+xml")),
                   description="the wave's figures, each as PNG and SVG")
+ANALYSIS_SAV = Dataset("survey.{wave}.analysis_sav", "survey.analysis_file", "survey", kind="file",
+                      formats=(("sav", "application/x-spss-sav"),),
+                      description="analysis-ready respondents × variables with weights, SPSS, labelled")
+ANALYSIS_DTA = Dataset("survey.{wave}.analysis_dta", "survey.analysis_file", "survey", kind="file",
+                       formats=(("dta", "application/x-stata-dta"),),
+                       description="the same analysis file for Stata, labelled")
+ANALYSIS_PARQUET = Dataset("survey.{wave}.analysis_parquet", "survey.analysis_file", "survey",
+                           kind="file", formats=(("parquet", PARQUET),),
+                           description="the same analysis file as parquet, labels in field metadata")

@@ -70,6 +70,11 @@ FREETEXT_STEP = Step(
     needs_key=True,
     when=s.has_dictionaries,
 )
+ANALYSIS_FILE = Step(
+    "survey.analysis_file", "survey", s.analysis_files,
+    uses=uses(RESPONSES, RESPONDENTS),
+    config=("survey",),
+)
 SUMMARY = Step(
     "survey.summary", "survey", s.summary,
     uses=uses(CLEANING, REMOVED, RESPONDENTS, COVERAGE, ESTIMATES, Use(CHANGE, optional=True)),
@@ -90,6 +95,7 @@ STEPS: tuple[Step, ...] = (
     ASSOCIATIONS_STEP,
     CHANGE_STEP,
     FREETEXT_STEP,
+    ANALYSIS_FILE,
     SUMMARY,
     FIGURES_STEP,
 )

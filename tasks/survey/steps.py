@@ -12,6 +12,9 @@ import polars as pl
 
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import (
+    ANALYSIS_DTA,
+    ANALYSIS_PARQUET,
+    ANALYSIS_SAV,
     ANSWERS,
     ASSOCIATIONS,
     CHANGE,
@@ -40,6 +43,7 @@ from tasks.ingest.survey_export import SurveyExport, read_survey_export
 from tasks.ingest.tables import TableRead, read_table, require_columns
 from tasks.redaction import redaction_pattern
 from tasks.step import FigureFile, RawFile, StepInput, StepOutput
+from tasks.survey.analysis_file import analysis_file
 from tasks.survey.change import change_table
 from tasks.survey.cleaning import Cleaned, clean_export
 from tasks.survey.coverage import coverage_table, profile_table
@@ -350,3 +354,14 @@ def figures(inp: StepInput) -> StepOutput:
     files = [FigureFile(f.name, f.title, {"png": f.png, "svg": f.svg}) for f in drawn]
     listed = [(FIGURES.resolve(wave=wave, figure=f.name), f.title) for f in drawn]
     return StepOutput(figures={FIGURES: files}, markdown=figures_markdown(inp.run.run_id, listed))
+
+
+def analysis_files(inp: StepInput) -> StepOutput:
+    """The wave's analysis-ready file (respondents × variables, weights) as .sav, .dta, parquet."""
+    wave = _wave(inp)
+    made = analysis_file(
+        inp.table(RESPONSES), inp.table(RESPONDENTS), wave_variables(inp.config.survey, wave), wave
+    )
+    return StepOutput(
+        files={ANALYSIS_SAV: made.sav, ANALYSIS_DTA: made.dta, ANALYSIS_PARQUET: made.parquet}
+    )
