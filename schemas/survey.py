@@ -211,6 +211,21 @@ class WeightMargins(_Table):
         unique = ["margin", "category"]
 
 
+class WeightSummary(_Table):
+    """How unequal the wave's weights are: range, CV, Kish design effect and effective n."""
+
+    wave: str = pa.Field(unique=True)
+    respondents: int = _count()
+    total: float = pa.Field(ge=0.0)
+    minimum: float = _stat()
+    maximum: float = _stat()
+    ratio: float = _stat()
+    mean: float = _stat()
+    cv: float = _stat()
+    design_effect: float = _stat()
+    effective_n: float = pa.Field(ge=0.0)
+
+
 class Estimates(_Table):
     """Proportions per code (and of the key codes together), unweighted (Wilson) and weighted."""
 

@@ -21,6 +21,7 @@ from schemas.survey import (
     Respondents,
     Responses,
     WeightMargins,
+    WeightSummary,
 )
 
 REMOVED = Dataset("survey.{wave}.removed", "survey.intake", "survey", Removed,
@@ -36,6 +37,8 @@ RESPONDENTS = Dataset("survey.{wave}.respondents", "survey.weights", "survey", R
                       description="one row per kept respondent, with the raking weight")
 WEIGHTS = Dataset("survey.{wave}.weights", "survey.weights", "survey", WeightMargins,
                   description="weighting margins: roster and weighted sample shares")
+WEIGHT_SUMMARY = Dataset("survey.{wave}.weight_summary", "survey.weights", "survey", WeightSummary,
+                         description="weights' range, CV, Kish design effect and effective n")
 ANSWERS = Dataset("survey.{wave}.answers", "survey.answers", "survey", Answers,
                   description="answers in long form, one row per respondent and item")
 COVERAGE = Dataset("survey.{wave}.coverage", "survey.coverage", "survey", Coverage,

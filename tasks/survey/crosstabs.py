@@ -152,7 +152,7 @@ def site_sums(
     return pl.concat(parts)
 
 
-def _design_test(sums: pl.DataFrame) -> RaoScottTest:
+def _design_test(sums: pl.DataFrame, population_sites: int | None) -> RaoScottTest:
     """The Rao–Scott test of one table from its per-site sums (site × group × column)."""
     sites = sorted(sums["site_id"].unique().to_list())
     groups = sorted(sums["group"].unique().to_list())
@@ -161,18 +161,24 @@ def _design_test(sums: pl.DataFrame) -> RaoScottTest:
     s, g, c = ({v: i for i, v in enumerate(x)} for x in (sites, groups, columns))
     for site, group, column, w in sums.select("site_id", "group", "column", "W").iter_rows():
         tables[s[site], g[group], c[column]] += w
-    return rao_scott_test(tables, int(sums["N"].sum()))
+    # With a finite-population correction every site was drawn with fraction g/N.
+    fraction = None if not population_sites else np.full(len(sites), len(sites) / population_sites)
+    return rao_scott_test(tables, int(sums["N"].sum()), sampling_fraction=fraction)
 
 
 def association_table(
-    estimates: pl.DataFrame, wave: str, sums: pl.DataFrame | None = None
+    estimates: pl.DataFrame,
+    wave: str,
+    sums: pl.DataFrame | None = None,
+    population_sites: int | None = None,
 ) -> pl.DataFrame:
     """Chi-square (Fisher when expected counts are small) and Cramér's V from the estimates' counts.
 
     Single choice and Likert: groups × codes. Multiple choice (codes are not exclusive): one
     groups × (chosen, not chosen) table per code. Key codes (kind "key"): groups × (any key
     code chosen, none). With ``sums`` (from `site_sums`), each test also gets the design-based
-    Rao–Scott F test; q-values are Benjamini–Hochberg over every test of the table.
+    Rao–Scott F test (with a finite-population correction over ``population_sites`` when
+    given); q-values are Benjamini–Hochberg over every test of the table.
     """
     cells = estimates.filter(pl.col("breakdown") != ALL)
     by_table: dict[tuple[object, ...], pl.DataFrame] = (
@@ -202,7 +208,7 @@ def association_table(
                 own = by_table.get((variable, kind, code, breakdown))
                 rows.append(
                     _row(wave, str(variable), vtype, str(kind), str(code), str(breakdown),
-                         chi_square_test(table), None if own is None else _design_test(own))
+                         chi_square_test(table), None if own is None else _design_test(own, population_sites))
                 )
         else:
             wide = part.pivot(
@@ -212,7 +218,7 @@ def association_table(
             own = single_sums.get((variable, breakdown))
             rows.append(
                 _row(wave, str(variable), vtype, "code", None, str(breakdown),
-                     chi_square_test(table), None if own is None else _design_test(own))
+                     chi_square_test(table), None if own is None else _design_test(own, population_sites))
             )
     out = pl.DataFrame(
         rows, schema={k: v for k, v in ASSOCIATION_SCHEMA.items() if "q_value" not in k}

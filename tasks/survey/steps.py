@@ -32,6 +32,7 @@ from schemas.datasets.survey import (
     REMOVED,
     RESPONDENTS,
     RESPONSES,
+    WEIGHT_SUMMARY,
     WEIGHTS,
 )
 from schemas.inputs import DICTIONARY, EXPORT, human_coded_name
@@ -71,7 +72,7 @@ from tasks.survey.summary import (
     wave_markdown,
     wave_summary,
 )
-from tasks.survey.weights import rake_to_roster
+from tasks.survey.weights import rake_to_roster, weight_summary
 
 CONFIDENCE = 0.95
 # The change is tested for the whole sample and by role.
@@ -199,6 +200,7 @@ def weights(inp: StepInput) -> StepOutput:
         tables={
             RESPONDENTS: respondents_table(responses, raked.weights, wave),
             WEIGHTS: raked.margins.with_columns(pl.lit(wave).alias("wave")),
+            WEIGHT_SUMMARY: weight_summary(raked.weights.to_numpy(), wave),
         },
         notes=raked.notes,
     )
@@ -233,7 +235,12 @@ def estimates(inp: StepInput) -> StepOutput:
     breakdowns = breakdown_list(survey.breakdowns)
     mapping = group_mapping(respondents, inp.table(SITES), breakdowns)
     answers = inp.table(ANSWERS)
-    args = (respondents, mapping, variables, breakdowns, wave, CONFIDENCE)
+    options = survey.inference
+    population_sites = inp.table(SITES).height if options.fpc else None
+    args = (
+        respondents, mapping, variables, breakdowns, wave, CONFIDENCE, options.t_intervals,
+        population_sites,
+    )
     return StepOutput(
         tables={ESTIMATES: estimate_table(answers, *args), MEANS: mean_table(answers, *args)}
     )
@@ -245,7 +252,9 @@ def associations(inp: StepInput) -> StepOutput:
     respondents = inp.table(RESPONDENTS)
     mapping = group_mapping(respondents, inp.table(SITES), breakdown_list(survey.breakdowns))
     sums = site_sums(inp.table(ANSWERS), respondents, mapping, wave_variables(survey, wave))
-    return StepOutput(tables={ASSOCIATIONS: association_table(inp.table(ESTIMATES), wave, sums)})
+    population_sites = inp.table(SITES).height if survey.inference.fpc else None
+    table = association_table(inp.table(ESTIMATES), wave, sums, population_sites)
+    return StepOutput(tables={ASSOCIATIONS: table})
 
 
 def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:

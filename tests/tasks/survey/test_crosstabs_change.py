@@ -265,3 +265,29 @@ def test_change_q_values_are_benjamini_hochberg_over_the_table() -> None:
         out["q_value"].to_numpy(), multipletests(tested, method="fdr_bh")[1], rtol=0, atol=ATOL
     )
     assert out["q_value"].to_list() != out["weighted_p_value"].to_list()
+
+
+def test_t_intervals_on_sites_minus_one_and_finite_population_correction() -> None:
+    answers, respondents, mapping, variables = _design_inputs()
+    args = (answers, respondents, mapping, variables, ["role"], "w1", 0.95)
+    plain = estimate_table(*args)
+    t = estimate_table(*args, t_intervals=True)
+    fpc = estimate_table(*args, population_sites=30)
+    g = 9  # every site answers both items
+    inside = (pl.col("weighted_lower") > 0) & (pl.col("weighted_upper") < 1)
+    rows = t.filter(inside & pl.col("weighted_se").is_not_null())
+    assert rows.height > 5
+    half = ((rows["weighted_upper"] - rows["weighted_lower"]) / (2 * rows["weighted_se"])).to_numpy()
+    np.testing.assert_allclose(half, stats.t.isf(0.025, g - 1), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(t["weighted_se"].to_numpy(), plain["weighted_se"].to_numpy(), atol=ATOL)
+    np.testing.assert_allclose(
+        fpc["weighted_se"].to_numpy(),
+        plain["weighted_se"].to_numpy() * math.sqrt(1 - g / 30), rtol=0, atol=ATOL,
+    )
+    # The design-based test takes the same correction: Δ scales by 1 - g/N, F by its inverse.
+    sums = site_sums(answers, respondents, mapping, variables)
+    a = association_table(plain, "w1", sums).filter(pl.col("rs_f").is_not_null())
+    b = association_table(fpc, "w1", sums, population_sites=30).filter(pl.col("rs_f").is_not_null())
+    np.testing.assert_allclose(
+        b["rs_f"].to_numpy(), a["rs_f"].to_numpy() / (1 - g / 30), rtol=1e-12, atol=ATOL
+    )
