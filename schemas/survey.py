@@ -343,6 +343,13 @@ class Change(_Table):
     # Benjamini–Hochberg over every change of the wave's table, on the p-value `significant` uses.
     q_value: float = _share()
     significant: bool
+    # Members answering the item in both waves (matched by pseudonym), whole-sample rows only.
+    panel_n: int = _count()
+    panel_difference: float = pa.Field(nullable=True, ge=-1.0, le=1.0)
+    panel_statistic: float = pa.Field(nullable=True, ge=0.0)
+    panel_p_value: float = _share()
+    overlap_se: float = pa.Field(nullable=True, ge=0.0)
+    overlap_p_value: float = _share()
 
     class Config:
         unique = ["variable", "kind", "code", "breakdown", "group"]

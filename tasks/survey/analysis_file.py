@@ -120,7 +120,25 @@ def _written(write: object, frame: pl.DataFrame, suffix: str, **kwargs: object) 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"analysis{suffix}"
         write(frame.to_pandas(), str(path), **kwargs)  # type: ignore[operator]
-        return path.read_bytes()
+        return _fixed_stamp(path.read_bytes(), suffix)
+
+
+# The writers stamp the time of writing into the header; a fixed stamp keeps reruns of the same
+# inputs byte-identical (the step cache and the published hashes depend on it).
+_SAV_STAMP = (92, b"01 Jan 00" + b"00:00:00")  # creation date (9 bytes) and time (8 bytes)
+_DTA_STAMP = re.compile(rb"<timestamp>\x11[^<]{17}</timestamp>")
+
+
+def _fixed_stamp(data: bytes, suffix: str) -> bytes:
+    if suffix == ".sav":
+        offset, stamp = _SAV_STAMP
+        if data[:4] not in (b"$FL2", b"$FL3"):
+            raise ValueError("pyreadstat wrote no SPSS header")
+        return data[:offset] + stamp + data[offset + len(stamp) :]
+    fixed, count = _DTA_STAMP.subn(b"<timestamp>\x1101 Jan 2000 00:00</timestamp>", data, count=1)
+    if count != 1:
+        raise ValueError("pyreadstat wrote no Stata timestamp")
+    return fixed
 
 
 def _parquet(frame: pl.DataFrame, labels: dict[str, str], values: dict[str, dict[int, str]]) -> bytes:

@@ -59,7 +59,11 @@ ASSOCIATIONS_STEP = Step(
 )
 CHANGE_STEP = Step(
     "survey.change", "survey", s.change,
-    uses=uses(ESTIMATES, Use(ESTIMATES, wave="previous")),
+    uses=uses(
+        ESTIMATES, ANSWERS, RESPONDENTS, Use(ESTIMATES, wave="previous"),
+        Use(ANSWERS, wave="previous"), Use(RESPONDENTS, wave="previous"),
+    ),
+    config=("survey",),
     when=s.has_previous_wave,
 )
 FREETEXT_STEP = Step(

@@ -45,7 +45,7 @@ from tasks.ingest.tables import TableRead, read_table, require_columns
 from tasks.redaction import redaction_pattern
 from tasks.step import FigureFile, RawFile, StepInput, StepOutput
 from tasks.survey.analysis_file import analysis_file
-from tasks.survey.change import change_table
+from tasks.survey.change import change_table, panel_counts
 from tasks.survey.cleaning import Cleaned, clean_export
 from tasks.survey.coverage import coverage_table, profile_table
 from tasks.survey.crosstabs import association_table, site_sums
@@ -264,14 +264,23 @@ def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:
 
 
 def change(inp: StepInput) -> StepOutput:
-    """Change of every estimate since the previous wave (independent cross-sections)."""
+    """Change of every estimate since the previous wave, with the panel overlap where it exists."""
     wave, previous = _wave(inp), inp.previous_wave
     earlier = inp.maybe(ESTIMATES, previous) if previous else None
     if previous is None or earlier is None:
         return StepOutput(notes=(missing_change_note(previous or "previous"),))
+    before_answers, before_respondents = inp.maybe(ANSWERS, previous), inp.maybe(RESPONDENTS, previous)
+    panel = (
+        panel_counts(
+            before_answers, before_respondents, inp.table(ANSWERS), inp.table(RESPONDENTS),
+            wave_variables(inp.config.survey, wave),
+        )
+        if before_answers is not None and before_respondents is not None
+        else None
+    )
     table = change_table(
         earlier, inp.table(ESTIMATES), wave=wave, previous_wave=previous,
-        breakdowns=CHANGE_BREAKDOWNS, confidence=CONFIDENCE,
+        breakdowns=CHANGE_BREAKDOWNS, confidence=CONFIDENCE, panel=panel,
     )
     return StepOutput(tables={CHANGE: table})
 

@@ -291,3 +291,67 @@ def test_t_intervals_on_sites_minus_one_and_finite_population_correction() -> No
     np.testing.assert_allclose(
         b["rs_f"].to_numpy(), a["rs_f"].to_numpy() / (1 - g / 30), rtol=1e-12, atol=ATOL
     )
+
+
+def _wave_frames(choices: dict[str, str | None], prefix: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """member → code chosen (None: item missing) as one wave's answers and respondents."""
+    ids = {m: f"R{prefix}{i:011x}" for i, m in enumerate(choices)}
+    respondents = pl.DataFrame(
+        {"respondent_id": list(ids.values()), "member_id": [m or None for m in choices]}
+    )
+    answers = pl.DataFrame(
+        [(ids[m], "v", "single_choice", c, c is None) for m, c in choices.items()],
+        schema=["respondent_id", "variable", "type", "code", "missing"], orient="row",
+    )
+    return answers, respondents
+
+
+def test_change_uses_the_panel_overlap_matched_by_pseudonym() -> None:
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    from tasks.survey.change import panel_counts
+
+    rng = np.random.default_rng(11)
+    panel = [f"P{i:012x}" for i in range(40)]
+    first = {m: str(int(rng.integers(1, 3))) for m in panel}
+    second = {m: (c if rng.uniform() < 0.7 else str(3 - int(c))) for m, c in first.items()}
+    first |= {f"P{i:012x}": str(int(rng.integers(1, 3))) for i in range(100, 130)}
+    second |= {f"P{i:012x}": str(int(rng.integers(1, 3))) for i in range(200, 250)}
+    second[panel[0]] = None  # answered wave 1 only: not in the overlap
+    a1, r1 = _wave_frames(first, "1")
+    a2, r2 = _wave_frames(second, "2")
+    variables = {"v": Variable(type="single_choice", question="?", column="Q1", waves=["w1", "w2"],
+                               labels={"1": "yes", "2": "no"}, key_codes=["1"])}
+    counts = panel_counts(a1, r1, a2, r2, variables)
+
+    def est(answers: pl.DataFrame, wave: str) -> pl.DataFrame:
+        given = answers.filter(~pl.col("missing"))
+        return _estimates(
+            [("v", "single_choice", c, "all", "all", given.height, int((given["code"] == c).sum()))
+             for c in ("1", "2")], wave,
+        )
+
+    out = change_table(est(a1, "w1"), est(a2, "w2"), wave="w2", previous_wave="w1", panel=counts)
+    Change.validate(out, lazy=True)
+    row = out.filter(pl.col("code") == "1").row(0, named=True)
+    both = [m for m in panel[1:]]
+    y1 = np.array([first[m] == "1" for m in both], dtype=float)
+    y2 = np.array([second[m] == "1" for m in both], dtype=float)
+    m = len(both)
+    assert row["panel_n"] == m == 39
+    assert row["panel_difference"] == pytest.approx(y2.mean() - y1.mean(), abs=ATOL)
+    table = [[int(((y1 == 1) & (y2 == 1)).sum()), int(((y1 == 1) & (y2 == 0)).sum())],
+             [int(((y1 == 0) & (y2 == 1)).sum()), int(((y1 == 0) & (y2 == 0)).sum())]]
+    ref = mcnemar(table, exact=False, correction=False)
+    assert row["panel_statistic"] == pytest.approx(ref.statistic, abs=ATOL)
+    assert row["panel_p_value"] == pytest.approx(ref.pvalue, abs=ATOL)
+    n1, n2, p1, p2 = row["n1"], row["n2"], row["proportion1"], row["proportion2"]
+    s12 = np.cov(y1, y2, bias=True)[0, 1]
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2 - 2 * m * s12 / (n1 * n2))
+    assert row["overlap_se"] == pytest.approx(se, abs=ATOL)
+    assert row["overlap_p_value"] == pytest.approx(2 * stats.norm.sf(abs(p2 - p1) / se), abs=ATOL)
+    # The key code (here code 1 alone) has its own panel row; without a panel the columns are null.
+    key = counts.filter(pl.col("kind") == "key").row(0, named=True)
+    assert (key["code"], key["m"]) == ("1", 39)
+    plain = change_table(est(a1, "w1"), est(a2, "w2"), wave="w2", previous_wave="w1")
+    assert plain["panel_n"].to_list() == [0, 0] and plain["overlap_se"].null_count() == 2
