@@ -16,7 +16,13 @@ import polars as pl
 
 from schemas.study_config import Variable
 from tasks.survey.estimates import ALL, key_code_table, with_design
-from tasks.survey.inference import RaoScottTest, bh_q_values, monte_carlo_se, rao_scott_test
+from tasks.survey.inference import (
+    UNTESTABLE,
+    RaoScottTest,
+    bh_q_values,
+    monte_carlo_se,
+    rao_scott_test,
+)
 from tasks.survey.instrument import CATEGORICAL
 from tasks.survey.stats import FISHER_RESAMPLES, AssociationTest, chi_square_test
 
@@ -67,7 +73,7 @@ def _row(
         if test.method == "fisher_monte_carlo"
         else float("nan")
     )
-    rs = design if design is not None else RaoScottTest(*([float("nan")] * 8), 0)
+    rs = design if design is not None else UNTESTABLE
     return {
         "wave": wave,
         "variable": variable,

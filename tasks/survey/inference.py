@@ -19,6 +19,7 @@ import numpy.typing as npt
 from scipy import stats
 
 __all__ = [
+    "UNTESTABLE",
     "RaoScottTest",
     "WeightDiagnostics",
     "bh_q_values",
@@ -45,7 +46,7 @@ class RaoScottTest:
     clusters: int
 
 
-_UNTESTABLE = RaoScottTest(NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0)
+UNTESTABLE = RaoScottTest(NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0)
 
 
 def _cluster_variance(
@@ -106,7 +107,7 @@ def rao_scott_test(
     _, r, c = tables.shape
     nu = g - int(np.unique(strata_codes).size)
     if r < 2 or c < 2 or nu < 1 or n < 1:
-        return _UNTESTABLE
+        return UNTESTABLE
     weight = tables.sum()
     p = tables.sum(axis=0).ravel() / weight  # cell proportions, row-major (i, j)
     rows, cols = p.reshape(r, c).sum(axis=1), p.reshape(r, c).sum(axis=0)

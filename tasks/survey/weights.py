@@ -10,8 +10,8 @@ import numpy.typing as npt
 import polars as pl
 
 from schemas.study_config import WeightingConfig
-from tasks.survey.population import MISSING_GROUP
 from tasks.survey.inference import weight_diagnostics
+from tasks.survey.population import MISSING_GROUP
 from tasks.survey.stats import kish_design_effect, rake_weights
 
 MARGINS_SCHEMA: dict[str, pl.DataType] = {

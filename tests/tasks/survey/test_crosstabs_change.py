@@ -210,7 +210,7 @@ def test_associations_carry_rao_scott_key_codes_and_q_values() -> None:
     key = out.filter((pl.col("variable") == "v") & (pl.col("kind") == "key")).row(0, named=True)
     tables, n = _manual_tables(answers, respondents, "v", ["1", "2"])
     counts = np.zeros((2, 2))
-    ans = answers.filter((pl.col("variable") == "v"))
+    ans = answers.filter(pl.col("variable") == "v")
     picked = set(ans.filter(pl.col("code").is_in(["1", "2"]))["respondent_id"].to_list())
     for rid, r in respondents.select("respondent_id", "role").iter_rows():
         counts[["gp", "manager"].index(r), 0 if rid in picked else 1] += 1
