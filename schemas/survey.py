@@ -226,6 +226,39 @@ class WeightSummary(_Table):
     effective_n: float = pa.Field(ge=0.0)
 
 
+class AnalysisTable(pa.DataFrameModel):
+    """A wave's analysis-ready table: respondents × variables with weights and pseudonyms.
+
+    Variable columns depend on the instrument, so the model is not strict; the identifying
+    columns are pseudonyms only.
+    """
+
+    wave: str
+    respondent_id: str = pa.Field(unique=True, str_matches=RESPONDENT_PATTERN)
+    member_id: str = pa.Field(nullable=True, str_matches=MEMBER_PATTERN)
+    site_id: str
+    role: str
+    role_group: str
+    weight: float = pa.Field(gt=0.0)
+
+    class Config:
+        strict = False
+        coerce = True
+
+
+class AnalysisLabels(_Table):
+    """Variable labels of the analysis table's columns and value labels of their codes."""
+
+    wave: str
+    column: str
+    variable_label: str
+    value: int = pa.Field(nullable=True)
+    value_label: str = pa.Field(nullable=True)
+
+    class Config:
+        unique = ["column", "value"]
+
+
 class Estimates(_Table):
     """Proportions per code (and of the key codes together), unweighted (Wilson) and weighted."""
 

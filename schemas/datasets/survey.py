@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from schemas.datasets import PARQUET, Dataset
+from schemas.datasets import Dataset
 from schemas.survey import (
+    AnalysisLabels,
+    AnalysisTable,
     Answers,
     Associations,
     Change,
@@ -71,6 +73,8 @@ ANALYSIS_SAV = Dataset("survey.{wave}.analysis_sav", "survey.analysis_file", "su
 ANALYSIS_DTA = Dataset("survey.{wave}.analysis_dta", "survey.analysis_file", "survey", kind="file",
                        formats=(("dta", "application/x-stata-dta"),),
                        description="the same analysis file for Stata, labelled")
-ANALYSIS_PARQUET = Dataset("survey.{wave}.analysis_parquet", "survey.analysis_file", "survey",
-                           kind="file", formats=(("parquet", PARQUET),),
-                           description="the same analysis file as parquet, labels in field metadata")
+ANALYSIS = Dataset("survey.{wave}.analysis", "survey.analysis_file", "survey", AnalysisTable,
+                   description="the same analysis file as a table (parquet)")
+ANALYSIS_LABELS = Dataset("survey.{wave}.analysis_labels", "survey.analysis_file", "survey",
+                          AnalysisLabels,
+                          description="variable and value labels of the analysis file's columns")

@@ -1,7 +1,9 @@
 """A wave's analysis-ready file: respondents × variables with weights and pseudonymous ids.
 
-Written as SPSS `.sav`, Stata `.dta` (pyreadstat) and parquet, each with variable labels (the
-question) and value labels (the answer labels), so a team can go on in SPSS, Stata or R.
+Written as SPSS `.sav` and Stata `.dta` (pyreadstat), each with variable labels (the question)
+and value labels (the answer labels), so a team can go on in SPSS, Stata or R; and as a
+published table (parquet) with its labels in a companion table (and, in `AnalysisFile.parquet`,
+in the parquet fields' metadata).
 Categorical answers are stored as numbers: the code itself when every code of the variable is
 an integer, else its 1-based position in study.yaml's labels. A multiple-choice variable
 becomes one 0/1 column per option. Free-text answers are left out: they are not redacted.
@@ -50,6 +52,21 @@ class AnalysisFile:
     sav: bytes
     dta: bytes
     parquet: bytes
+
+    def labels_table(self) -> pl.DataFrame:
+        """One row per column (value null) and per value label of a column."""
+        wave = str(self.frame["wave"][0]) if self.frame.height else ""
+        rows: list[tuple[str, str, str, int | None, str | None]] = []
+        for column in self.frame.columns:
+            label = self.variable_labels[column]
+            rows.append((wave, column, label, None, None))
+            rows.extend((wave, column, label, v, t) for v, t in self.value_labels.get(column, {}).items())
+        return pl.DataFrame(
+            rows,
+            schema={"wave": pl.String, "column": pl.String, "variable_label": pl.String,
+                    "value": pl.Int64, "value_label": pl.String},
+            orient="row",
+        )
 
 
 def _numeric_codes(var: Variable) -> dict[str, int]:

@@ -12,8 +12,9 @@ import polars as pl
 
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import (
+    ANALYSIS,
     ANALYSIS_DTA,
-    ANALYSIS_PARQUET,
+    ANALYSIS_LABELS,
     ANALYSIS_SAV,
     ANSWERS,
     ASSOCIATIONS,
@@ -375,11 +376,12 @@ def figures(inp: StepInput) -> StepOutput:
 
 
 def analysis_files(inp: StepInput) -> StepOutput:
-    """The wave's analysis-ready file (respondents × variables, weights) as .sav, .dta, parquet."""
+    """The wave's analysis-ready file (respondents × variables, weights): .sav, .dta and a table."""
     wave = _wave(inp)
     made = analysis_file(
         inp.table(RESPONSES), inp.table(RESPONDENTS), wave_variables(inp.config.survey, wave), wave
     )
     return StepOutput(
-        files={ANALYSIS_SAV: made.sav, ANALYSIS_DTA: made.dta, ANALYSIS_PARQUET: made.parquet}
+        tables={ANALYSIS: made.frame, ANALYSIS_LABELS: made.labels_table()},
+        files={ANALYSIS_SAV: made.sav, ANALYSIS_DTA: made.dta},
     )

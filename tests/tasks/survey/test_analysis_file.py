@@ -100,3 +100,18 @@ def test_long_and_clashing_names_are_made_valid_for_stata() -> None:
     assert all(len(n) <= 32 for n in names) and len(set(names)) == 2
     frame, _ = _read(made.dta, ".dta", pyreadstat.read_dta)
     assert frame[names[1]].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_labels_table_lists_every_column_and_value_label() -> None:
+    from schemas.survey import AnalysisLabels, AnalysisTable
+
+    made = analysis_file(RESPONSES, RESPONDENTS, VARIABLES, "w1")
+    AnalysisTable.validate(made.frame, lazy=True)
+    labels = made.labels_table()
+    AnalysisLabels.validate(labels, lazy=True)
+    per_column = labels.filter(pl.col("value").is_null())
+    assert per_column["column"].to_list() == COLUMNS
+    agree = labels.filter((pl.col("column") == "agree") & pl.col("value").is_not_null())
+    assert agree.select("value", "value_label").rows() == [
+        (1, "Strongly disagree"), (2, "Neutral"), (3, "Strongly agree")
+    ]

@@ -43,6 +43,8 @@ PUBLISHED = (
     "profile",
     "weights",
     "weight_summary",
+    "analysis",
+    "analysis_labels",
     "estimates",
     "means",
     "associations",
@@ -94,7 +96,7 @@ def test_every_table_published_and_valid(run) -> None:
         }
         files = {o.dataset: o.key.rsplit(".", 1)[1] for o in result.outputs
                  if dataset_for(o.dataset).kind == "file"}
-        assert files == {f"survey.{wave}.analysis_{ext}": ext for ext in ("sav", "dta", "parquet")}
+        assert files == {f"survey.{wave}.analysis_{ext}": ext for ext in ("sav", "dta")}
         expected = {f"survey.{wave}.{t}" for t in PUBLISHED} | {RESPONSES.resolve(wave=wave)}
         assert set(tables) == expected | ({CHANGE.resolve(wave="w2")} if wave == "w2" else set())
         for record in tables.values():
