@@ -243,6 +243,17 @@ class WeightingConfig(_Strict):
     max_iter: int = 100
 
 
+class InferenceConfig(_Strict):
+    """Design-based inference options of the weighted estimates (docs/statistics.md)."""
+
+    # Intervals on Student's t with G - 1 degrees of freedom (G = sites answering the item)
+    # instead of the normal: cautious when there are few sites.
+    t_intervals: bool = False
+    # Finite-population correction 1 - g/G of the variance: g sites answering of the G sites
+    # in the site list (every site of the population is listed).
+    fpc: bool = False
+
+
 class SurveyConfig(_Strict):
     """The survey strand: waves, respondent mapping, instrument and analysis options."""
 
@@ -253,6 +264,7 @@ class SurveyConfig(_Strict):
     weighting: WeightingConfig = Field(default_factory=WeightingConfig)
     freetext: dict[Slug, FreeTextDictionary] = Field(default_factory=dict)
     straightlining_min_items: int = 4
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> SurveyConfig:

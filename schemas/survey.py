@@ -211,6 +211,54 @@ class WeightMargins(_Table):
         unique = ["margin", "category"]
 
 
+class WeightSummary(_Table):
+    """How unequal the wave's weights are: range, CV, Kish design effect and effective n."""
+
+    wave: str = pa.Field(unique=True)
+    respondents: int = _count()
+    total: float = pa.Field(ge=0.0)
+    minimum: float = _stat()
+    maximum: float = _stat()
+    ratio: float = _stat()
+    mean: float = _stat()
+    cv: float = _stat()
+    design_effect: float = _stat()
+    effective_n: float = pa.Field(ge=0.0)
+
+
+class AnalysisTable(pa.DataFrameModel):
+    """A wave's analysis-ready table: respondents × variables with weights and pseudonyms.
+
+    Variable columns depend on the instrument, so the model is not strict; the identifying
+    columns are pseudonyms only.
+    """
+
+    wave: str
+    respondent_id: str = pa.Field(unique=True, str_matches=RESPONDENT_PATTERN)
+    member_id: str = pa.Field(nullable=True, str_matches=MEMBER_PATTERN)
+    site_id: str
+    role: str
+    role_group: str
+    weight: float = pa.Field(gt=0.0)
+
+    class Config:
+        strict = False
+        coerce = True
+
+
+class AnalysisLabels(_Table):
+    """Variable labels of the analysis table's columns and value labels of their codes."""
+
+    wave: str
+    column: str
+    variable_label: str
+    value: int = pa.Field(nullable=True)
+    value_label: str = pa.Field(nullable=True)
+
+    class Config:
+        unique = ["column", "value"]
+
+
 class Estimates(_Table):
     """Proportions per code (and of the key codes together), unweighted (Wilson) and weighted."""
 
@@ -270,6 +318,7 @@ class Associations(_Table):
     wave: str
     variable: str
     type: str = pa.Field(isin=CATEGORICAL_TYPES)
+    kind: str = pa.Field(isin=["code", "key"])
     code: str = pa.Field(nullable=True)
     breakdown: str
     method: str = pa.Field(isin=["chi_square", "fisher", "fisher_monte_carlo", "not testable"])
@@ -277,12 +326,24 @@ class Associations(_Table):
     statistic: float = _stat()
     dof: int = _count()
     p_value: float = _share()
+    # sqrt(p(1 - p)/B) of a Monte-Carlo Fisher p-value; null for the other methods.
+    monte_carlo_se: float = pa.Field(nullable=True, ge=0.0)
+    # Benjamini–Hochberg, over every test of the wave's table.
+    q_value: float = _share()
     cramers_v: float = _stat()
     min_expected: float = _stat()
     small_expected: bool
+    # Second-order Rao–Scott F test on the weighted table, sites as clusters.
+    rs_f: float = pa.Field(nullable=True, ge=0.0)
+    rs_df_num: float = pa.Field(nullable=True, gt=0.0)
+    rs_df_den: float = pa.Field(nullable=True, gt=0.0)
+    rs_p_value: float = _share()
+    rs_q_value: float = _share()
+    rs_mean_deff: float = pa.Field(nullable=True, ge=0.0)
+    n_clusters: int = _count()
 
     class Config:
-        unique = ["variable", "code", "breakdown"]
+        unique = ["variable", "kind", "code", "breakdown"]
 
 
 class Change(_Table):
@@ -312,7 +373,16 @@ class Change(_Table):
     weighted_lower: float = _stat()
     weighted_upper: float = _stat()
     weighted_p_value: float = _share()
+    # Benjamini–Hochberg over every change of the wave's table, on the p-value `significant` uses.
+    q_value: float = _share()
     significant: bool
+    # Members answering the item in both waves (matched by pseudonym), whole-sample rows only.
+    panel_n: int = _count()
+    panel_difference: float = pa.Field(nullable=True, ge=-1.0, le=1.0)
+    panel_statistic: float = pa.Field(nullable=True, ge=0.0)
+    panel_p_value: float = _share()
+    overlap_se: float = pa.Field(nullable=True, ge=0.0)
+    overlap_p_value: float = _share()
 
     class Config:
         unique = ["variable", "kind", "code", "breakdown", "group"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from schemas.datasets import Dataset
 from schemas.survey import (
+    AnalysisLabels,
+    AnalysisTable,
     Answers,
     Associations,
     Change,
@@ -21,6 +23,7 @@ from schemas.survey import (
     Respondents,
     Responses,
     WeightMargins,
+    WeightSummary,
 )
 
 REMOVED = Dataset("survey.{wave}.removed", "survey.intake", "survey", Removed,
@@ -36,6 +39,8 @@ RESPONDENTS = Dataset("survey.{wave}.respondents", "survey.weights", "survey", R
                       description="one row per kept respondent, with the raking weight")
 WEIGHTS = Dataset("survey.{wave}.weights", "survey.weights", "survey", WeightMargins,
                   description="weighting margins: roster and weighted sample shares")
+WEIGHT_SUMMARY = Dataset("survey.{wave}.weight_summary", "survey.weights", "survey", WeightSummary,
+                         description="weights' range, CV, Kish design effect and effective n")
 ANSWERS = Dataset("survey.{wave}.answers", "survey.answers", "survey", Answers,
                   description="answers in long form, one row per respondent and item")
 COVERAGE = Dataset("survey.{wave}.coverage", "survey.coverage", "survey", Coverage,
@@ -62,3 +67,14 @@ FREETEXT_AGREEMENT = Dataset("survey.{wave}.freetext_agreement", "survey.freetex
 FIGURES = Dataset("survey.{wave}.{figure}", "survey.figures", "survey", kind="figure",
                   formats=(("png", "image/png"), ("svg", "image/svg+xml")),
                   description="the wave's figures, each as PNG and SVG")
+ANALYSIS_SAV = Dataset("survey.{wave}.analysis_sav", "survey.analysis_file", "survey", kind="file",
+                      formats=(("sav", "application/x-spss-sav"),),
+                      description="analysis-ready respondents × variables with weights, SPSS, labelled")
+ANALYSIS_DTA = Dataset("survey.{wave}.analysis_dta", "survey.analysis_file", "survey", kind="file",
+                       formats=(("dta", "application/x-stata-dta"),),
+                       description="the same analysis file for Stata, labelled")
+ANALYSIS = Dataset("survey.{wave}.analysis", "survey.analysis_file", "survey", AnalysisTable,
+                   description="the same analysis file as a table (parquet)")
+ANALYSIS_LABELS = Dataset("survey.{wave}.analysis_labels", "survey.analysis_file", "survey",
+                          AnalysisLabels,
+                          description="variable and value labels of the analysis file's columns")

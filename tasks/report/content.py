@@ -233,10 +233,13 @@ def survey_tables(config: StudyConfig, tables: Mapping[str, pl.DataFrame]) -> li
                     questions.get(r["variable"], r["variable"]), r["label"].removeprefix("key: "),
                     fmt.pct(r["weighted_proportion1"]), fmt.pct(r["weighted_proportion2"]),
                     fmt.points_ci(r["weighted_difference"], r["weighted_lower"], r["weighted_upper"]),
-                    fmt.pvalue(r["weighted_p_value"]), "yes" if r["significant"] else "no",
+                    fmt.pvalue(r["weighted_p_value"]), fmt.pvalue(r.get("q_value")).replace("p ", "q ", 1),
+                    "yes" if r["significant"] else "no",
                 ])
     out.append(Table("Change between waves", ["waves", "question", "answer", "before", "after",
-                                              "change (95% CI)", "p", "significant"], change_rows, {3, 4, 5, 6},
+                                              "change (95% CI)", "p", "q", "significant"], change_rows,
+                     {3, 4, 5, 6, 7},
+                     "q: Benjamini–Hochberg over every change of the wave (docs/statistics.md).",
                      sources=_waves_ds(waves, CHANGE)))
     ft_rows = []
     for w in waves:

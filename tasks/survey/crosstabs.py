@@ -1,19 +1,36 @@
-"""Tests of independence between each categorical variable and each breakdown."""
+"""Tests of independence between each categorical variable (and its key codes) and each breakdown.
+
+Two tests sit side by side: the classic one on the respondents' counts (Pearson chi-square, or
+Fisher when expected counts are small) and the design-based second-order Rao–Scott F test on the
+weighted table with sites as clusters (tasks.survey.inference). Each carries its
+Benjamini–Hochberg q-value within its family: every test of the wave's table.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
 
-from tasks.survey.estimates import ALL
-from tasks.survey.stats import AssociationTest, chi_square_test
+from schemas.study_config import Variable
+from tasks.survey.estimates import ALL, key_code_table, with_design
+from tasks.survey.inference import (
+    UNTESTABLE,
+    RaoScottTest,
+    bh_q_values,
+    monte_carlo_se,
+    rao_scott_test,
+)
+from tasks.survey.instrument import CATEGORICAL
+from tasks.survey.stats import FISHER_RESAMPLES, AssociationTest, chi_square_test
 
 ASSOCIATION_SCHEMA: dict[str, pl.DataType] = {
     "wave": pl.String(),
     "variable": pl.String(),
     "type": pl.String(),
+    "kind": pl.String(),
     "code": pl.String(),
     "breakdown": pl.String(),
     "method": pl.String(),
@@ -21,10 +38,20 @@ ASSOCIATION_SCHEMA: dict[str, pl.DataType] = {
     "statistic": pl.Float64(),
     "dof": pl.Int64(),
     "p_value": pl.Float64(),
+    "monte_carlo_se": pl.Float64(),
+    "q_value": pl.Float64(),
     "cramers_v": pl.Float64(),
     "min_expected": pl.Float64(),
     "small_expected": pl.Boolean(),
+    "rs_f": pl.Float64(),
+    "rs_df_num": pl.Float64(),
+    "rs_df_den": pl.Float64(),
+    "rs_p_value": pl.Float64(),
+    "rs_q_value": pl.Float64(),
+    "rs_mean_deff": pl.Float64(),
+    "n_clusters": pl.Int64(),
 }
+_CHOSEN, _NOT_CHOSEN = "chosen", "not chosen"
 
 
 def _clean(value: float) -> float | None:
@@ -32,12 +59,26 @@ def _clean(value: float) -> float | None:
 
 
 def _row(
-    wave: str, variable: str, vtype: str, code: str | None, breakdown: str, test: AssociationTest
+    wave: str,
+    variable: str,
+    vtype: str,
+    kind: str,
+    code: str | None,
+    breakdown: str,
+    test: AssociationTest,
+    design: RaoScottTest | None,
 ) -> dict[str, object]:
+    mc = (
+        monte_carlo_se(test.p_value, FISHER_RESAMPLES)
+        if test.method == "fisher_monte_carlo"
+        else float("nan")
+    )
+    rs = design if design is not None else UNTESTABLE
     return {
         "wave": wave,
         "variable": variable,
         "type": vtype,
+        "kind": kind,
         "code": code,
         "breakdown": breakdown,
         "method": test.method,
@@ -45,48 +86,151 @@ def _row(
         "statistic": _clean(test.statistic),
         "dof": test.dof,
         "p_value": _clean(test.p_value),
+        "monte_carlo_se": _clean(mc),
         "cramers_v": _clean(test.cramers_v),
         "min_expected": _clean(test.min_expected),
         "small_expected": test.small_expected,
+        "rs_f": _clean(rs.statistic),
+        "rs_df_num": _clean(rs.df_num),
+        "rs_df_den": _clean(rs.df_den),
+        "rs_p_value": _clean(rs.p_value),
+        "rs_mean_deff": _clean(rs.mean_deff),
+        "n_clusters": rs.clusters,
     }
 
 
-def association_table(estimates: pl.DataFrame, wave: str) -> pl.DataFrame:
+def site_sums(
+    answers: pl.DataFrame,
+    respondents: pl.DataFrame,
+    mapping: pl.DataFrame,
+    variables: Mapping[str, Variable],
+) -> pl.DataFrame:
+    """Σ weight and respondents per (variable, kind, code, breakdown, group, site).
+
+    Single choice and Likert: one row per code chosen. Multiple choice and key codes: the
+    "chosen" and "not chosen" columns of each code's (or the key codes') two-column table.
+    """
+    given = with_design(
+        answers.filter(pl.col("type").is_in(list(CATEGORICAL)) & ~pl.col("missing")), respondents
+    ).select("variable", "code", "respondent_id", "site_id", "role", "weight")
+    multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
+    units = given.unique(["variable", "respondent_id"], maintain_order=True)
+    keys = key_code_table(variables).select(
+        "variable", pl.col("member").alias("code"), pl.col("code").alias("key")
+    )
+    key_chosen = (
+        given.join(keys, on=["variable", "code"], maintain_order="left")
+        .unique(["variable", "respondent_id"], maintain_order=True)
+        .with_columns(pl.col("key").alias("code"))
+        .drop("key")
+    )
+
+    def per_site(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+        return (
+            frame.join(mapping, on=["site_id", "role"], maintain_order="left")
+            .group_by(*by, "breakdown", "group", "site_id", maintain_order=True)
+            .agg(pl.col("weight").sum().alias("W"), pl.len().alias("N"))
+        )
+
+    base = per_site(units, ["variable"])
+    single = per_site(given.filter(~pl.col("variable").is_in(multi)), ["variable", "code"])
+    parts = [single.select("variable", pl.lit("code").alias("kind"), "code",
+                           pl.col("code").alias("column"), "breakdown", "group", "site_id", "W", "N")]
+    for kind, chosen in (
+        ("code", given.filter(pl.col("variable").is_in(multi))),
+        ("key", key_chosen),
+    ):
+        yes = per_site(chosen, ["variable", "code"])
+        # Every answering respondent of a (variable, code) table's groups and sites.
+        everyone = yes.select("variable", "code").unique().join(base, on="variable")
+        both = everyone.join(
+            yes, on=["variable", "code", "breakdown", "group", "site_id"], how="left", suffix="_c"
+        ).with_columns(pl.col("W_c").fill_null(0.0), pl.col("N_c").fill_null(0))
+        parts.append(both.select(
+            "variable", pl.lit(kind).alias("kind"), "code", pl.lit(_CHOSEN).alias("column"),
+            "breakdown", "group", "site_id", pl.col("W_c").alias("W"), pl.col("N_c").alias("N"),
+        ))
+        parts.append(both.select(
+            "variable", pl.lit(kind).alias("kind"), "code", pl.lit(_NOT_CHOSEN).alias("column"),
+            "breakdown", "group", "site_id", (pl.col("W") - pl.col("W_c")).alias("W"),
+            (pl.col("N") - pl.col("N_c")).alias("N"),
+        ))
+    return pl.concat(parts)
+
+
+def _design_test(sums: pl.DataFrame, population_sites: int | None) -> RaoScottTest:
+    """The Rao–Scott test of one table from its per-site sums (site × group × column)."""
+    sites = sorted(sums["site_id"].unique().to_list())
+    groups = sorted(sums["group"].unique().to_list())
+    columns = sorted(sums["column"].unique().to_list())
+    tables = np.zeros((len(sites), len(groups), len(columns)))
+    s, g, c = ({v: i for i, v in enumerate(x)} for x in (sites, groups, columns))
+    for site, group, column, w in sums.select("site_id", "group", "column", "W").iter_rows():
+        tables[s[site], g[group], c[column]] += w
+    # With a finite-population correction every site was drawn with fraction g/N.
+    fraction = None if not population_sites else np.full(len(sites), len(sites) / population_sites)
+    return rao_scott_test(tables, int(sums["N"].sum()), sampling_fraction=fraction)
+
+
+def association_table(
+    estimates: pl.DataFrame,
+    wave: str,
+    sums: pl.DataFrame | None = None,
+    population_sites: int | None = None,
+) -> pl.DataFrame:
     """Chi-square (Fisher when expected counts are small) and Cramér's V from the estimates' counts.
 
     Single choice and Likert: groups × codes. Multiple choice (codes are not exclusive): one
-    groups × (chosen, not chosen) table per code.
+    groups × (chosen, not chosen) table per code. Key codes (kind "key"): groups × (any key
+    code chosen, none). With ``sums`` (from `site_sums`), each test also gets the design-based
+    Rao–Scott F test (with a finite-population correction over ``population_sites`` when
+    given); q-values are Benjamini–Hochberg over every test of the table.
     """
-    cells = estimates.filter((pl.col("kind") == "code") & (pl.col("breakdown") != ALL))
+    cells = estimates.filter(pl.col("breakdown") != ALL)
+    by_table: dict[tuple[object, ...], pl.DataFrame] = (
+        sums.partition_by(["variable", "kind", "code", "breakdown"], as_dict=True)
+        if sums is not None
+        else {}
+    )
+    single_sums: dict[tuple[object, ...], pl.DataFrame] = (
+        sums.filter(pl.col("kind") == "code")
+        .partition_by(["variable", "breakdown"], as_dict=True)
+        if sums is not None
+        else {}
+    )
     rows: list[dict[str, object]] = []
     # One test per (variable, breakdown): a handful of small tables, not a loop over respondents.
-    for (variable, breakdown), part in cells.partition_by(
-        ["variable", "breakdown"], as_dict=True, maintain_order=True
+    for (variable, kind, breakdown), part in cells.partition_by(
+        ["variable", "kind", "breakdown"], as_dict=True, maintain_order=True
     ).items():
         vtype = part["type"][0]
-        if vtype == "multiple_choice":
+        if vtype == "multiple_choice" or kind == "key":
             for (code,), sub in part.partition_by(
                 ["code"], as_dict=True, maintain_order=True
             ).items():
                 sub = sub.sort("group")
                 count = sub["count"].to_numpy()
                 table = np.column_stack([count, sub["n"].to_numpy() - count])
+                own = by_table.get((variable, kind, code, breakdown))
                 rows.append(
-                    _row(
-                        wave,
-                        str(variable),
-                        vtype,
-                        str(code),
-                        str(breakdown),
-                        chi_square_test(table),
-                    )
+                    _row(wave, str(variable), vtype, str(kind), str(code), str(breakdown),
+                         chi_square_test(table), None if own is None else _design_test(own, population_sites))
                 )
         else:
             wide = part.pivot(
                 on="code", index="group", values="count", aggregate_function="sum"
             ).sort("group")
             table = wide.drop("group").fill_null(0).to_numpy()
+            own = single_sums.get((variable, breakdown))
             rows.append(
-                _row(wave, str(variable), vtype, None, str(breakdown), chi_square_test(table))
+                _row(wave, str(variable), vtype, "code", None, str(breakdown),
+                     chi_square_test(table), None if own is None else _design_test(own, population_sites))
             )
-    return pl.DataFrame(rows, schema=ASSOCIATION_SCHEMA)
+    out = pl.DataFrame(
+        rows, schema={k: v for k, v in ASSOCIATION_SCHEMA.items() if "q_value" not in k}
+    )
+    q = bh_q_values(out["p_value"].cast(pl.Float64).fill_null(float("nan")).to_numpy())
+    rs_q = bh_q_values(out["rs_p_value"].cast(pl.Float64).fill_null(float("nan")).to_numpy())
+    return out.with_columns(
+        pl.Series("q_value", q).fill_nan(None), pl.Series("rs_q_value", rs_q).fill_nan(None)
+    ).select(list(ASSOCIATION_SCHEMA))

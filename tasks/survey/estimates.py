@@ -61,6 +61,28 @@ def group_mapping(
     return pl.concat(parts)
 
 
+def design_factors(
+    g: pl.Expr, confidence: float, t_intervals: bool, population_sites: int | None,
+    sites: pl.Series,
+) -> tuple[pl.Expr, pl.Expr]:
+    """Critical value and variance factor per row from its variable's G sites answering.
+
+    The critical value is the normal one, or with ``t_intervals`` Student's t on G - 1 degrees
+    of freedom; the factor is G/(G - 1), times 1 - G/N with a finite-population correction
+    over the N sites of the site list.
+    """
+    crit: pl.Expr = pl.lit(z_value(confidence))
+    if t_intervals:
+        values = sorted({int(v) for v in sites.drop_nulls().to_list() if v > 1})
+        table = {v: float(stats.t.isf((1.0 - confidence) / 2.0, v - 1)) for v in values}
+        crit = g.cast(pl.Int64).replace_strict(table, default=None, return_dtype=pl.Float64)
+    gf = g.cast(pl.Float64)
+    factor = gf / (gf - 1)
+    if population_sites:
+        factor = factor * (1.0 - gf / population_sites).clip(0.0)
+    return crit, factor
+
+
 def wilson_exprs(count: pl.Expr, n: pl.Expr, z: float) -> tuple[pl.Expr, pl.Expr]:
     """Wilson score interval bounds, clipped to [0, 1]; null when n is 0."""
     p = count / n
@@ -93,6 +115,8 @@ def proportions(
     codes: pl.DataFrame,
     mapping: pl.DataFrame,
     confidence: float = 0.95,
+    t_intervals: bool = False,
+    population_sites: int | None = None,
 ) -> pl.DataFrame:
     """Share choosing each code among units answering, per breakdown group, from cell sums.
 
@@ -175,7 +199,10 @@ def proportions(
     g = pl.col("G_design").cast(pl.Float64)
     n = pl.col("n").cast(pl.Float64)
     p = pl.col("weighted_proportion")
-    se = pl.when(g > 1).then((g / (g - 1) * pl.col("T2")).sqrt() / pl.col("W"))
+    crit, factor = design_factors(
+        pl.col("G_design"), confidence, t_intervals, population_sites, design["G_design"]
+    )
+    se = pl.when(g > 1).then((factor * pl.col("T2")).sqrt() / pl.col("W"))
     lower, upper = wilson_exprs(pl.col("count").cast(pl.Float64), n, z)
     out = out.with_columns(
         (pl.col("count") / n).alias("proportion"),
@@ -183,8 +210,8 @@ def proportions(
         upper.alias("upper"),
         se.alias("weighted_se"),
     ).with_columns(
-        (p - z * pl.col("weighted_se")).clip(0.0, 1.0).alias("weighted_lower"),
-        (p + z * pl.col("weighted_se")).clip(0.0, 1.0).alias("weighted_upper"),
+        (p - crit * pl.col("weighted_se")).clip(0.0, 1.0).alias("weighted_lower"),
+        (p + crit * pl.col("weighted_se")).clip(0.0, 1.0).alias("weighted_upper"),
         pl.when(p * (1 - p) > 0)
         .then(pl.col("weighted_se") ** 2 / (p * (1 - p) / n))
         .alias("design_effect"),
@@ -272,8 +299,13 @@ def estimate_table(
     breakdowns: Sequence[str],
     wave: str,
     confidence: float = 0.95,
+    t_intervals: bool = False,
+    population_sites: int | None = None,
 ) -> pl.DataFrame:
-    """Proportions of every code (and of the key codes together) of the categorical variables."""
+    """Proportions of every code (and of the key codes together) of the categorical variables.
+
+    ``t_intervals`` and ``population_sites`` (finite-population correction): `design_factors`.
+    """
     given = with_design(
         answers.filter(pl.col("type").is_in(list(CATEGORICAL)) & ~pl.col("missing")), respondents
     ).select("variable", "code", "respondent_id", "site_id", "role", "weight")
@@ -316,7 +348,9 @@ def estimate_table(
     for kind, table, picks in (("code", codes, chosen), ("key", key_codes, key_chosen)):
         if table.height == 0:
             continue
-        est = proportions(units, picks, table, mapping, confidence)
+        est = proportions(
+            units, picks, table, mapping, confidence, t_intervals, population_sites
+        )
         # Every code appears for the whole sample, even of an item nobody answered (n = 0).
         base = table.select("variable", "code").with_columns(
             pl.lit(ALL).alias("breakdown"), pl.lit(ALL).alias("group")
@@ -378,6 +412,8 @@ def mean_table(
     breakdowns: Sequence[str],
     wave: str,
     confidence: float = 0.95,
+    t_intervals: bool = False,
+    population_sites: int | None = None,
 ) -> pl.DataFrame:
     """Means of Likert scores and numeric answers: unweighted (normal interval) and weighted."""
     z = z_value(confidence)
@@ -430,7 +466,10 @@ def mean_table(
     g = pl.col("G_design").cast(pl.Float64)
     md = pl.col("md")
     var_u = pl.when(n > 1).then((pl.col("D2") - pl.col("D") ** 2 / n) / (n - 1))
-    se_w = pl.when(g > 1).then((g / (g - 1) * pl.col("T2")).sqrt() / pl.col("W"))
+    crit, factor = design_factors(
+        pl.col("G_design"), confidence, t_intervals, population_sites, design["G_design"]
+    )
+    se_w = pl.when(g > 1).then((factor * pl.col("T2")).sqrt() / pl.col("W"))
     element = (pl.col("WD2") - 2 * md * pl.col("WD") + md * md * pl.col("W")) / pl.col("W")
     out = (
         out.with_columns(
@@ -446,8 +485,8 @@ def mean_table(
         .with_columns(
             (pl.col("mean") - z * pl.col("se")).alias("lower"),
             (pl.col("mean") + z * pl.col("se")).alias("upper"),
-            (pl.col("weighted_mean") - z * pl.col("weighted_se")).alias("weighted_lower"),
-            (pl.col("weighted_mean") + z * pl.col("weighted_se")).alias("weighted_upper"),
+            (pl.col("weighted_mean") - crit * pl.col("weighted_se")).alias("weighted_lower"),
+            (pl.col("weighted_mean") + crit * pl.col("weighted_se")).alias("weighted_upper"),
             pl.when(pl.col("_element") > 1e-12 * (1 + pl.col("c").abs()) ** 2)
             .then(pl.col("weighted_se") ** 2 / (pl.col("_element") / n))
             .alias("design_effect"),

@@ -54,11 +54,16 @@ ESTIMATES_STEP = Step(
 )
 ASSOCIATIONS_STEP = Step(
     "survey.associations", "survey", s.associations,
-    uses=uses(ESTIMATES),
+    uses=uses(SITES, RESPONDENTS, ANSWERS, ESTIMATES),
+    config=("survey",),
 )
 CHANGE_STEP = Step(
     "survey.change", "survey", s.change,
-    uses=uses(ESTIMATES, Use(ESTIMATES, wave="previous")),
+    uses=uses(
+        ESTIMATES, ANSWERS, RESPONDENTS, Use(ESTIMATES, wave="previous"),
+        Use(ANSWERS, wave="previous"), Use(RESPONDENTS, wave="previous"),
+    ),
+    config=("survey",),
     when=s.has_previous_wave,
 )
 FREETEXT_STEP = Step(
@@ -68,6 +73,11 @@ FREETEXT_STEP = Step(
     config=("survey", "qualitative"),
     needs_key=True,
     when=s.has_dictionaries,
+)
+ANALYSIS_FILE = Step(
+    "survey.analysis_file", "survey", s.analysis_files,
+    uses=uses(RESPONSES, RESPONDENTS),
+    config=("survey",),
 )
 SUMMARY = Step(
     "survey.summary", "survey", s.summary,
@@ -89,6 +99,7 @@ STEPS: tuple[Step, ...] = (
     ASSOCIATIONS_STEP,
     CHANGE_STEP,
     FREETEXT_STEP,
+    ANALYSIS_FILE,
     SUMMARY,
     FIGURES_STEP,
 )

@@ -18,6 +18,7 @@ from scipy import stats
 
 __all__ = [
     "AssociationTest",
+    "FISHER_RESAMPLES",
     "DifferenceEstimate",
     "RakingResult",
     "chi_square_test",
@@ -35,6 +36,8 @@ _MARGIN_TOTAL_RTOL = 1e-9
 _TRIM_SLACK = 1e-9
 # Chi-square's approximation is conventionally distrusted when an expected count falls below 5.
 _MIN_EXPECTED = 5.0
+# Random tables drawn for an r×c Fisher test's Monte-Carlo p-value (its error: sqrt(p(1-p)/B)).
+FISHER_RESAMPLES = 9999
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def _z_value(confidence: float) -> float:
 
 
 def chi_square_test(
-    table: npt.ArrayLike, *, n_resamples: int = 9999, seed: int = 20240611
+    table: npt.ArrayLike, *, n_resamples: int = FISHER_RESAMPLES, seed: int = 20240611
 ) -> AssociationTest:
     """Pearson chi-square test of independence (no Yates), with Fisher's test for small counts.
 

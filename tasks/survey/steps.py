@@ -12,6 +12,10 @@ import polars as pl
 
 from schemas.datasets.sites import ROSTER, SITES
 from schemas.datasets.survey import (
+    ANALYSIS,
+    ANALYSIS_DTA,
+    ANALYSIS_LABELS,
+    ANALYSIS_SAV,
     ANSWERS,
     ASSOCIATIONS,
     CHANGE,
@@ -29,6 +33,7 @@ from schemas.datasets.survey import (
     REMOVED,
     RESPONDENTS,
     RESPONSES,
+    WEIGHT_SUMMARY,
     WEIGHTS,
 )
 from schemas.inputs import DICTIONARY, EXPORT, SITE_LOOKUP, human_coded_name
@@ -41,10 +46,11 @@ from tasks.ingest.survey_export import SurveyExport, read_survey_export
 from tasks.ingest.tables import TableRead, read_table, require_columns
 from tasks.redaction import redaction_pattern
 from tasks.step import FigureFile, RawFile, StepInput, StepOutput
-from tasks.survey.change import change_table
+from tasks.survey.analysis_file import analysis_file
+from tasks.survey.change import change_table, panel_counts
 from tasks.survey.cleaning import Cleaned, clean_export
 from tasks.survey.coverage import coverage_table, profile_table
-from tasks.survey.crosstabs import association_table
+from tasks.survey.crosstabs import association_table, site_sums
 from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_mapping, mean_table
 from tasks.survey.figures import wave_figures
 from tasks.survey.freetext import HUMAN_COLUMNS, pseudonymise_human, wave_freetext
@@ -78,7 +84,7 @@ from tasks.survey.summary import (
     wave_markdown,
     wave_summary,
 )
-from tasks.survey.weights import rake_to_roster
+from tasks.survey.weights import rake_to_roster, weight_summary
 
 CONFIDENCE = 0.95
 # The change is tested for the whole sample and by role.
@@ -227,6 +233,7 @@ def weights(inp: StepInput) -> StepOutput:
         tables={
             RESPONDENTS: respondents_table(responses, raked.weights, wave),
             WEIGHTS: raked.margins.with_columns(pl.lit(wave).alias("wave")),
+            WEIGHT_SUMMARY: weight_summary(raked.weights.to_numpy(), wave),
         },
         notes=raked.notes,
     )
@@ -261,15 +268,26 @@ def estimates(inp: StepInput) -> StepOutput:
     breakdowns = breakdown_list(survey.breakdowns)
     mapping = group_mapping(respondents, inp.table(SITES), breakdowns)
     answers = inp.table(ANSWERS)
-    args = (respondents, mapping, variables, breakdowns, wave, CONFIDENCE)
+    options = survey.inference
+    population_sites = inp.table(SITES).height if options.fpc else None
+    args = (
+        respondents, mapping, variables, breakdowns, wave, CONFIDENCE, options.t_intervals,
+        population_sites,
+    )
     return StepOutput(
         tables={ESTIMATES: estimate_table(answers, *args), MEANS: mean_table(answers, *args)}
     )
 
 
 def associations(inp: StepInput) -> StepOutput:
-    """Tests of independence of each variable (and code) and each breakdown."""
-    return StepOutput(tables={ASSOCIATIONS: association_table(inp.table(ESTIMATES), _wave(inp))})
+    """Tests of independence of each variable (code, key codes) and each breakdown, with q-values."""
+    wave, survey = _wave(inp), inp.config.survey
+    respondents = inp.table(RESPONDENTS)
+    mapping = group_mapping(respondents, inp.table(SITES), breakdown_list(survey.breakdowns))
+    sums = site_sums(inp.table(ANSWERS), respondents, mapping, wave_variables(survey, wave))
+    population_sites = inp.table(SITES).height if survey.inference.fpc else None
+    table = association_table(inp.table(ESTIMATES), wave, sums, population_sites)
+    return StepOutput(tables={ASSOCIATIONS: table})
 
 
 def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:
@@ -279,14 +297,23 @@ def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:
 
 
 def change(inp: StepInput) -> StepOutput:
-    """Change of every estimate since the previous wave (independent cross-sections)."""
+    """Change of every estimate since the previous wave, with the panel overlap where it exists."""
     wave, previous = _wave(inp), inp.previous_wave
     earlier = inp.maybe(ESTIMATES, previous) if previous else None
     if previous is None or earlier is None:
         return StepOutput(notes=(missing_change_note(previous or "previous"),))
+    before_answers, before_respondents = inp.maybe(ANSWERS, previous), inp.maybe(RESPONDENTS, previous)
+    panel = (
+        panel_counts(
+            before_answers, before_respondents, inp.table(ANSWERS), inp.table(RESPONDENTS),
+            wave_variables(inp.config.survey, wave),
+        )
+        if before_answers is not None and before_respondents is not None
+        else None
+    )
     table = change_table(
         earlier, inp.table(ESTIMATES), wave=wave, previous_wave=previous,
-        breakdowns=CHANGE_BREAKDOWNS, confidence=CONFIDENCE,
+        breakdowns=CHANGE_BREAKDOWNS, confidence=CONFIDENCE, panel=panel,
     )
     return StepOutput(tables={CHANGE: table})
 
@@ -378,3 +405,15 @@ def figures(inp: StepInput) -> StepOutput:
     files = [FigureFile(f.name, f.title, {"png": f.png, "svg": f.svg}) for f in drawn]
     listed = [(FIGURES.resolve(wave=wave, figure=f.name), f.title) for f in drawn]
     return StepOutput(figures={FIGURES: files}, markdown=figures_markdown(inp.run.run_id, listed))
+
+
+def analysis_files(inp: StepInput) -> StepOutput:
+    """The wave's analysis-ready file (respondents × variables, weights): .sav, .dta and a table."""
+    wave = _wave(inp)
+    made = analysis_file(
+        inp.table(RESPONSES), inp.table(RESPONDENTS), wave_variables(inp.config.survey, wave), wave
+    )
+    return StepOutput(
+        tables={ANALYSIS: made.frame, ANALYSIS_LABELS: made.labels_table()},
+        files={ANALYSIS_SAV: made.sav, ANALYSIS_DTA: made.dta},
+    )

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from schemas.study_config import WeightingConfig
+from tasks.survey.inference import weight_diagnostics
 from tasks.survey.population import MISSING_GROUP
 from tasks.survey.stats import kish_design_effect, rake_weights
 
@@ -162,3 +164,22 @@ def margins_table(
         .sort("_m", "category")
         .select(list(MARGINS_SCHEMA))
     )
+
+
+def weight_summary(weights: npt.ArrayLike, wave: str) -> pl.DataFrame:
+    """One row: the weights' range, max/min ratio, mean, CV, Kish design effect and effective n."""
+    d = weight_diagnostics(weights)
+    return pl.DataFrame(
+        {
+            "wave": [wave],
+            "respondents": [d.n],
+            "total": [d.total],
+            "minimum": [d.minimum],
+            "maximum": [d.maximum],
+            "ratio": [d.ratio],
+            "mean": [d.mean],
+            "cv": [d.cv],
+            "design_effect": [d.design_effect],
+            "effective_n": [d.effective_n],
+        }
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))

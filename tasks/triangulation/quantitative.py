@@ -134,7 +134,10 @@ def _from_estimates(prop: Proposition, var: Variable, tables: SurveyTables) -> Q
         raise _fail(prop, f"breakdown {bd!r} is not among the survey breakdowns of variable {name!r}")
     tests = tables.associations.head(0)
     if bd:
-        tests = tables.associations.filter((pl.col("variable") == name) & (pl.col("breakdown") == bd))
+        # Per-code tests; the key-code rows (kind "key") are published beside them.
+        tests = tables.associations.filter(
+            (pl.col("variable") == name) & (pl.col("breakdown") == bd) & (pl.col("kind") == "code")
+        )
         if var.type == "multiple_choice":
             members = var.key_codes if kind == "key" else [code]
             tests = tests.filter(pl.col("code").is_in(members))

@@ -112,7 +112,8 @@ def test_one_changed_wave2_answer_executes_only_its_downstream(study_runs: dict[
     # Intake reads the file; steps whose inputs came out identical are served from the cache.
     assert wave2["Completed"] == {
         "survey.intake", "survey.weights", "survey.answers", "survey.estimates",
-        "survey.associations", "survey.change", "survey.freetext", "survey.summary", "survey.figures",
+        "survey.associations", "survey.change", "survey.freetext", "survey.analysis_file",
+        "survey.summary", "survey.figures",
     }
     assert wave2.get("Cached", set()) == {"survey.coverage"}
     # The flipped answer moves the survey evidence, not the convergence codes. The meta-matrix reads

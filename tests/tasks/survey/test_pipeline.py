@@ -42,6 +42,9 @@ PUBLISHED = (
     "coverage",
     "profile",
     "weights",
+    "weight_summary",
+    "analysis",
+    "analysis_labels",
     "estimates",
     "means",
     "associations",
@@ -87,7 +90,13 @@ def test_steps_are_in_dependency_order_and_named_as_the_registry_says() -> None:
 def test_every_table_published_and_valid(run) -> None:
     for result, wave in zip(run, ("w1", "w2"), strict=True):
         assert result.phase.phase == f"survey_{wave}"
-        tables = {o.dataset: o for o in result.outputs if o.key.endswith(".parquet")}
+        tables = {
+            o.dataset: o for o in result.outputs
+            if o.key.endswith(".parquet") and dataset_for(o.dataset).kind == "table"
+        }
+        files = {o.dataset: o.key.rsplit(".", 1)[1] for o in result.outputs
+                 if dataset_for(o.dataset).kind == "file"}
+        assert files == {f"survey.{wave}.analysis_{ext}": ext for ext in ("sav", "dta")}
         expected = {f"survey.{wave}.{t}" for t in PUBLISHED} | {RESPONSES.resolve(wave=wave)}
         assert set(tables) == expected | ({CHANGE.resolve(wave="w2")} if wave == "w2" else set())
         for record in tables.values():
@@ -162,7 +171,7 @@ def test_figures_are_pngs_and_svgs_of_the_published_tables(run) -> None:
     figures = {
         (o.dataset, o.key.rsplit(".", 1)[1]): o
         for o in first.outputs + second.outputs
-        if not o.key.endswith(".parquet")
+        if dataset_for(o.dataset).kind == "figure"
     }
     names = {d for d, _ in figures}
     assert names == {

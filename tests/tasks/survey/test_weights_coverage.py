@@ -151,3 +151,15 @@ def test_profile_against_roster() -> None:
     assert groups["respondent_share"].sum() == pytest.approx(1.0)
     empty = profile_table(ROSTER, RESPONDENTS.head(0), ROLES, "w1")
     assert empty["respondent_share"].null_count() == empty.height
+
+
+def test_weight_summary_reports_range_cv_and_kish() -> None:
+    from tasks.survey.weights import weight_summary
+
+    w = np.array([0.5, 1.0, 1.5, 3.0])
+    row = weight_summary(w, "w1").row(0, named=True)
+    assert (row["wave"], row["respondents"], row["minimum"], row["maximum"]) == ("w1", 4, 0.5, 3.0)
+    assert row["ratio"] == pytest.approx(6.0, abs=1e-12)
+    assert row["cv"] == pytest.approx(np.std(w) / np.mean(w), abs=1e-12)
+    assert row["design_effect"] == pytest.approx(4 * (w**2).sum() / w.sum() ** 2, abs=1e-12)
+    assert row["effective_n"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), abs=1e-12)

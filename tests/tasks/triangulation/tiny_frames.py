@@ -90,14 +90,18 @@ def change(variable: str, diff: float, lo: float, hi: float, p1: float = 0.40) -
             "proportion1": p1, "n2": 210, "proportion2": p1 + diff, "difference": diff, "lower": lo - 0.01,
             "upper": hi + 0.01, "statistic": 1.0, "p_value": 0.2, "weighted_proportion1": p1,
             "weighted_proportion2": p1 + diff, "weighted_difference": diff, "weighted_lower": lo,
-            "weighted_upper": hi, "weighted_p_value": 0.04, "significant": True}
+            "weighted_upper": hi, "weighted_p_value": 0.04, "q_value": 0.08, "significant": True,
+            "panel_n": 0, "panel_difference": None, "panel_statistic": None, "panel_p_value": None,
+            "overlap_se": None, "overlap_p_value": None}
 
 
 def association(wave: str, variable: str, p: float, v: float = 0.21) -> dict[str, Any]:
     """One associations row (variable-level test by role)."""
-    return {"wave": wave, "variable": variable, "type": "single_choice", "code": None, "breakdown": "role",
+    return {"wave": wave, "variable": variable, "type": "single_choice", "kind": "code", "code": None, "breakdown": "role",
             "method": "chi_square", "n": 200, "statistic": 11.5, "dof": 4, "p_value": p, "cramers_v": v,
-            "min_expected": 6.0, "small_expected": False}
+            "min_expected": 6.0, "small_expected": False, "monte_carlo_se": None, "q_value": p,
+            "rs_f": 3.1, "rs_df_num": 3.2, "rs_df_den": 40.0, "rs_p_value": p, "rs_q_value": p,
+            "rs_mean_deff": 1.2, "n_clusters": 14}
 
 
 def survey_tables(estimates: list[dict[str, Any]], changes: list[dict[str, Any]] = (),  # type: ignore[assignment]
