@@ -26,8 +26,9 @@ def as_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     return frame.to_arrow().to_pandas(date_as_object=False)
 
 
-def as_matrix(frame: pl.DataFrame, dtype: type = np.float64) -> np.ndarray:
-    """The frame's columns side by side as a 2-D numpy array of `dtype`."""
+def as_matrix(frame: pl.DataFrame, dtype: type | None = None) -> np.ndarray:
+    """The frame's columns side by side as a 2-D numpy array (of `dtype`, or their common type)."""
     if not frame.width:
-        return np.zeros((frame.height, 0), dtype=dtype)
-    return np.column_stack([frame.get_column(c).to_numpy().astype(dtype, copy=False) for c in frame.columns])
+        return np.zeros((frame.height, 0), dtype=dtype or np.float64)
+    matrix = np.column_stack([frame.get_column(c).to_numpy() for c in frame.columns])
+    return matrix if dtype is None else matrix.astype(dtype, copy=False)

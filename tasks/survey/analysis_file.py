@@ -27,6 +27,7 @@ import pyreadstat
 
 from schemas.study_config import Variable
 from schemas.survey import ITEM_PREFIX
+from tasks.frames import as_pandas
 
 # Stata's limits (SPSS allows more): names of at most 32 characters, labels of at most 80.
 _NAME_MAX, _LABEL_MAX = 32, 80
@@ -136,7 +137,7 @@ def _written(write: object, frame: pl.DataFrame, suffix: str, **kwargs: object) 
     # pyreadstat writes to a path only: a private temporary file, read back and removed.
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"analysis{suffix}"
-        write(frame.to_pandas(), str(path), **kwargs)  # type: ignore[operator]
+        write(as_pandas(frame), str(path), **kwargs)  # type: ignore[operator]
         return _fixed_stamp(path.read_bytes(), suffix)
 
 

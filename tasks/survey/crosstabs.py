@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from schemas.study_config import Variable
+from tasks.frames import as_matrix
 from tasks.survey.estimates import ALL, key_code_table, with_design
 from tasks.survey.inference import (
     UNTESTABLE,
@@ -220,7 +221,7 @@ def association_table(
             wide = part.pivot(
                 on="code", index="group", values="count", aggregate_function="sum"
             ).sort("group")
-            table = wide.drop("group").fill_null(0).to_numpy()
+            table = as_matrix(wide.drop("group").fill_null(0))
             own = single_sums.get((variable, breakdown))
             rows.append(
                 _row(wave, str(variable), vtype, "code", None, str(breakdown),

@@ -74,4 +74,7 @@ def test_as_pandas_matches_polars_conversion() -> None:
 def test_as_matrix_stacks_columns() -> None:
     frame = pl.DataFrame({"a": [1, 2], "b": [3.5, 4.0]})
     assert np.array_equal(as_matrix(frame), np.array([[1.0, 3.5], [2.0, 4.0]]))
+    counts = pl.DataFrame({"a": [1, 2], "b": [3, 4]})
+    assert as_matrix(counts).dtype == counts.to_numpy().dtype
+    assert as_matrix(counts, np.float64).dtype == np.float64
     assert as_matrix(pl.DataFrame({"a": [1]}).clear().drop("a")).shape == (0, 0)
