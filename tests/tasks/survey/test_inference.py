@@ -231,3 +231,36 @@ def test_weight_diagnostics() -> None:
     assert diag.effective_n == pytest.approx(w.sum() ** 2 / (w**2).sum(), abs=ATOL)
     with pytest.raises(ValueError, match="positive"):
         weight_diagnostics([1.0, 0.0])
+
+
+# The one-stage cluster sample of California schools (15 school districts of 757) that R's survey
+# package ships as `apiclus1` (data(api)); the columns its documented example uses. The survey
+# package's worked example, svychisq(~sch.wide + stype, dclus1) with
+# dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc), prints
+#   svytable: No  E 406.1640, H 101.5410, M 270.7760; Yes E 4467.8035, H 372.3170, M 575.3989
+#   F = 5.1934, ndf = 1.495, ddf = 20.925, p-value = 0.02175          (second order, the default)
+#   X-squared = 11.9409, df = 2, p-value = 0.005553                   (statistic = "Chisq")
+APICLUS1 = Path(__file__).parents[2] / "fixtures" / "apiclus1_sch_wide.csv"
+
+
+def test_rao_scott_reproduces_the_survey_package_worked_example() -> None:
+    schools = pl.read_csv(APICLUS1)
+    districts = sorted(schools.get_column("dnum").unique().to_list())
+    rows, columns = ["No", "Yes"], ["E", "H", "M"]
+    tables = np.zeros((len(districts), len(rows), len(columns)))
+    for school in schools.iter_rows(named=True):
+        at = (districts.index(school["dnum"]), rows.index(school["sch.wide"]), columns.index(school["stype"]))
+        tables[at] += school["pw"]
+    assert np.round(tables.sum(axis=0), 4).tolist() == [
+        [406.1640, 101.5410, 270.7760], [4467.8035, 372.3170, 575.3989]
+    ]
+    # Sampling fraction 15 of 757 districts (the design's fpc).
+    fraction = np.full(len(districts), len(districts) / schools.get_column("fpc")[0])
+    test = rao_scott_test(tables, schools.height, sampling_fraction=fraction)
+    assert round(test.statistic, 4) == 5.1934
+    assert round(test.df_num, 3) == 1.495
+    assert round(test.df_den, 3) == 20.925
+    assert round(test.p_value, 5) == 0.02175
+    assert round(test.pearson, 4) == 11.9409
+    # R prints the uncorrected X² with the first-order corrected p-value.
+    assert round(test.first_order_p_value, 6) == 0.005553
