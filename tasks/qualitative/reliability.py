@@ -149,26 +149,7 @@ def character_agreement(
     frame = _double_coded(
         _validated_segments(segments).filter(pl.col("coder").is_in([coder_a, coder_b])), 2
     )
-    lengths = sources.select(pl.col("source_id").cast(pl.String), pl.col("length").cast(pl.Int64))
-    if lengths.get_column("source_id").is_duplicated().any():
-        raise ValueError("sources list a source_id more than once")
-    if lengths.get_column("length").is_null().any() or (lengths.get_column("length") < 0).any():
-        raise ValueError("source lengths must be present and non-negative")
-    checked = frame.join(lengths, on="source_id", how="left")
-    unknown = checked.filter(pl.col("length").is_null()).get_column("source_id").unique().sort()
-    if unknown.len():
-        raise ValueError(f"segments refer to sources missing from `sources`: {unknown.to_list()}")
-    overrun = checked.filter(pl.col("end") > pl.col("length"))
-    if overrun.height:
-        raise ValueError(
-            f"{overrun.height} segment(s) end beyond their source, e.g. {overrun.row(0, named=True)}"
-        )
-
-    total = int(
-        lengths.join(frame.select("source_id").unique(), on="source_id", how="semi")
-        .get_column("length")
-        .sum()
-    )
+    total = int(_checked_lengths(frame, sources).get_column("length").sum())
     per_coder = _covered(frame, ["source_id", "code", "coder"])
     union = _covered(frame, ["source_id", "code"]).rename({"chars": "union"})
     for coder, name in ((coder_a, "first"), (coder_b, "second")):

@@ -6,35 +6,27 @@ by service, wave 1 an SPSS .sav, three coders (tests/fixtures/third_study/make_t
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from schemas.datasets.qualitative import CASES, CASES_SEGMENTS, CASES_SOURCES
+from schemas.datasets.qualitative import CASES, CASES_SEGMENTS, CASES_SOURCES, RELIABILITY
 from schemas.datasets.survey import ANSWERS, INTAKE, REMOVED, RESPONDENTS
 from schemas.phases import PHASES
+from tasks.qualitative.reliability import POOLED
 from tasks.storage.catalog import quarantine_prefix
 from tasks.storage.store import open_store
+from tests.fixtures.studies import make_fixture_study
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "third_study" / "make_third_study.py"
-
-
-def _make_third_study(out: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("make_third_study", FIXTURE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return Path(module.make_third_study(out))
 
 
 def test_third_study_runs_end_to_end_with_sites_through_the_roster_and_case_names(tmp_path: Path) -> None:
     from flows.study import study_flow
 
-    config = _make_third_study(tmp_path / "study")
+    config = make_fixture_study("third_study", tmp_path / "study")
     store_url = str(tmp_path / "store")
     manifest = study_flow(str(config), store_url)
     assert manifest.complete
@@ -87,3 +79,10 @@ def test_third_study_runs_end_to_end_with_sites_through_the_roster_and_case_name
          r"'^Service (?P<site>LS\d{2})$'")
         for i in (1, 2, 3)
     ]
+    # Reliability compares every pair of the three coders and all three together, at each unit.
+    reliability = table(RELIABILITY.resolve()).filter(pl.col("code_id") == POOLED)
+    assert sorted(set(reliability.select("comparison", "coders").rows())) == [
+        ("all coders", "ana, ben, cleo"), ("pair", "ana vs ben"), ("pair", "ana vs cleo"), ("pair", "ben vs cleo")]
+    assert reliability.group_by("coders").agg(pl.col("unit").sort()).sort("coders")["unit"].to_list() == [
+        ["character", "presence", "segment"]] * 4
+    assert reliability.filter(pl.col("comparison") == "all coders")["kappa_type"].unique().to_list() == ["Fleiss"]
