@@ -156,6 +156,15 @@ class _StagingStore(ABC):
     def _put_at(self, key: str, data: bytes, meta: dict[str, str]) -> ObjectInfo:
         """Create-only write at a physical key."""
 
+    def _same_as_existing(self, key: str, digest: str) -> ObjectInfo:
+        """A create-only write found `key` taken: fine if it holds the same bytes, else ObjectExists."""
+        existing = self._head_at(key)
+        if existing.sha256 != digest:
+            raise ObjectExists(
+                f"{key} already exists with other content; published objects are never overwritten"
+            ) from None  # called while handling the backend's "exists" error
+        return existing
+
     @abstractmethod
     def _get_at(self, key: str) -> bytes:
         """Bytes at a physical key (ObjectMissing if absent)."""
@@ -288,13 +297,7 @@ class FileStore(_StagingStore):
             # os.link fails if the target exists: an atomic create-only write.
             os.link(tmp, path)
         except FileExistsError:
-            existing = self._head_at(key)
-            if existing.sha256 != digest:
-                raise ObjectExists(
-                    f"{key} already exists with other content; published objects are never "
-                    "overwritten"
-                ) from None
-            return existing
+            return self._same_as_existing(key, digest)
         finally:
             tmp.unlink(missing_ok=True)
         return ObjectInfo(key, len(data), digest, digest[:16], meta)
@@ -489,13 +492,7 @@ class S3Store(_StagingStore):
                 ServerSideEncryption=self.sse, **kms,
             ))
         except ClientError:
-            existing = self._head_at(key)
-            if existing.sha256 != digest:
-                raise ObjectExists(
-                    f"{key} already exists with other content; published objects are never "
-                    "overwritten"
-                ) from None
-            return existing
+            return self._same_as_existing(key, digest)
         version = resp.get("VersionId") or resp["ETag"].strip('"')
         return ObjectInfo(key, len(data), digest, version, meta)
 

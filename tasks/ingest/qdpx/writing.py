@@ -56,6 +56,14 @@ class _WriteCheck:
             self.fail(place, "GUIDs must be UUIDs (8-4-4-4-12 hexadecimal)", f"got {value!r}")
         return canonical
 
+    def new_guid(self, value: Any, place: str, seen: set[str], kind: str) -> str:
+        """The canonical GUID of a new element, recording a failure when `seen` already holds it."""
+        guid = self.guid(value, place)
+        if guid in seen:
+            self.fail(place, f"{kind} GUIDs must be unique", guid)
+        seen.add(guid)
+        return guid
+
     def xml_text(self, value: str | None, place: str) -> str | None:
         """The text unchanged, recording a failure when XML 1.0 cannot carry it."""
         if value is not None and _XML_ILLEGAL.search(value):
@@ -140,10 +148,7 @@ def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Elemen
     users = []
     for i, r in enumerate(project.users.iter_rows(named=True)):
         place = f"users row {i}"
-        guid = check.guid(r["guid"], place)
-        if guid in user_guids:
-            check.fail(place, "user GUIDs must be unique", guid)
-        user_guids.add(guid)
+        guid = check.new_guid(r["guid"], place, user_guids, "user")
         users.append(
             ET.Element("User", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
         )
@@ -182,10 +187,7 @@ def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Elemen
     cases = []
     for i, r in enumerate(project.cases.iter_rows(named=True)):
         place = f"cases row {i}"
-        guid = check.guid(r["guid"], place)
-        if guid in case_guids:
-            check.fail(place, "case GUIDs must be unique", guid)
-        case_guids.add(guid)
+        guid = check.new_guid(r["guid"], place, case_guids, "case")
         element = ET.Element("Case", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
         for value in case_values.get(guid, []):
             _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
@@ -244,10 +246,7 @@ def _set_elements(
     sets = []
     for i, r in enumerate(project.sets.iter_rows(named=True)):
         place = f"sets row {i}"
-        guid = check.guid(r["guid"], place)
-        if guid in set_guids:
-            check.fail(place, "set GUIDs must be unique", guid)
-        set_guids.add(guid)
+        guid = check.new_guid(r["guid"], place, set_guids, "set")
         element = ET.Element("Set", {"guid": guid, "name": check.xml_text(r["name"], place) or ""})
         if r["description"] is not None:
             ET.SubElement(element, "Description").text = check.xml_text(r["description"], place)
