@@ -542,7 +542,9 @@ def check_config(config: Annotated[Path, typer.Argument(help="Path to a study.ya
 
 @app.command("check-qda")
 def check_qda(
-    file: Annotated[Path, typer.Argument(help="A REFI-QDA .qdpx project, project.qde or .qdc codebook.")],
+    file: Annotated[Path, typer.Argument(
+        help="A REFI-QDA .qdpx project, project.qde or .qdc codebook.", exists=True, dir_okay=False, readable=True,
+    )],
     lenient: Annotated[bool, typer.Option(help="Read as the pipeline does and list the tolerated deviations.")] = False,
 ) -> None:
     """Judge a QDA export by the REFI-QDA standard (Project.xsd / Codebook.xsd), each deviation by XPath."""

@@ -32,3 +32,10 @@ def test_an_invalid_export_names_the_xpath_and_fails(tmp_path: Path) -> None:
     assert lenient.exit_code == 0, lenient.output
     assert lenient.output.splitlines()[-1] == "OK: trusts.qdpx is tolerated by the lenient reader"
     assert lenient.output.startswith("note: tolerated: color must be #RRGGBB or #RGB - at project.qde: ")
+
+
+def test_a_folder_or_missing_file_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    for target, said in ((tmp_path, "is a directory"), (tmp_path / "absent.qdpx", "does not exist")):
+        result = runner.invoke(app, ["check-qda", str(target)])
+        assert result.exit_code == 2
+        assert said in " ".join(result.output.replace("│", " ").split()) and "Traceback" not in result.output
