@@ -14,6 +14,7 @@ PROCESS_START = time.perf_counter()
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -98,7 +99,8 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    os.environ.setdefault("STUDYFLOW_PSEUDONYM_KEY", "bench-only-pseudonym-key")
+    # A fixed key for generated bench data only (strong enough for the key check; not a secret).
+    os.environ.setdefault("STUDYFLOW_PSEUDONYM_KEY", hashlib.sha256(b"studyflow bench").hexdigest())
     t_import = time.perf_counter()
     instrument()
     stop = threading.Event()
