@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.api_server import APP_FACTORY, ApiServer, connected
 from schemas.phases import PHASES
 from tasks.storage.store import DEFAULT_STORE
 
@@ -140,9 +141,9 @@ def _quiet_prefect() -> None:
             handler.addFilter(_NoTracebacks())
 
 
-# The ephemeral API server Prefect starts for a CLI run is recorded here (server pid, owner pid),
-# so a later start can end one whose CLI was killed (SIGKILL leaves no chance to clean up).
-_SERVER_MARK = "prefect.server.api.server:create_app"
+# The API server a CLI run starts is recorded here (server pid, owner pid), so a later start can
+# end one whose CLI was killed (SIGKILL leaves no chance to clean up).
+_SERVER_MARK = APP_FACTORY
 
 
 def _servers_dir() -> Path:
@@ -169,7 +170,7 @@ def _cmdline(pid: int) -> str:
 
 
 def reap_orphan_servers() -> list[int]:
-    """End ephemeral API servers left by `study` processes that died; returns their pids."""
+    """End API servers left by `study` processes that died; returns their pids."""
     ended: list[int] = []
     folder = _servers_dir()
     for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
@@ -190,11 +191,31 @@ def reap_orphan_servers() -> list[int]:
     return ended
 
 
-@contextlib.contextmanager
-def ephemeral_api() -> Iterator[int | None]:
-    """Prefect's ephemeral API server for this command, ended with it (also on SIGINT/SIGTERM).
+def _startup_timeout() -> float:
+    from prefect.settings import get_current_settings
 
-    Yields the server's pid, or None when PREFECT_API_URL names a server (nothing is started).
+    # A busy machine can take longer than Prefect's default 20 s to start the server.
+    return float(max(get_current_settings().server.ephemeral.startup_timeout_seconds, 90))
+
+
+def _drain_to_api() -> None:
+    # Logs and events still queued reach the API before it stops (not "Error logging to API").
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    # Draining logs a routine "still processing" warning under the service's class name.
+    logging.getLogger(EventsWorker.__name__).setLevel(logging.ERROR)
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=5)
+
+
+@contextlib.contextmanager
+def ephemeral_api() -> Iterator[ApiServer | None]:
+    """A local Prefect API server for this command, launched now and ended with it (also on
+    SIGINT/SIGTERM); `connected(server, …)` waits for it and points Prefect at it.
+
+    Yields None when PREFECT_API_URL names a server (nothing is started).
     """
     from prefect.settings import get_current_settings
 
@@ -202,10 +223,7 @@ def ephemeral_api() -> Iterator[int | None]:
     if get_current_settings().api.url:
         yield None
         return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    # The same instance Prefect's clients use (they call SubprocessASGIServer() too).
-    server = SubprocessASGIServer()
+    server = ApiServer()
     record = _servers_dir() / f"{os.getpid()}.json"
 
     def _end(signum: int, frame: FrameType | None) -> None:
@@ -228,14 +246,12 @@ def ephemeral_api() -> Iterator[int | None]:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError):  # not the main thread (e.g. under a test runner)
             previous[sig] = signal.signal(sig, _end)
-    # A busy machine can take longer than Prefect's default 20 s to start the server.
-    server.start(timeout=max(get_current_settings().server.ephemeral.startup_timeout_seconds, 90))
-    pid = server.server_process.pid if server.server_process else None
-    if pid is not None:
+    try:
+        pid = server.launch()
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"owner": os.getpid(), "server": pid}))
-    try:
-        yield pid
+        yield server
+        _drain_to_api()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -261,7 +277,6 @@ def _run(
     config: Path, store: str, phases: list[str] | None, task_runner: str | None = None, new_key: bool = False
 ) -> None:
     _quiet_prefect()
-    from flows.study import study_flow
     from schemas.study_config import TASK_RUNNER, ConfigError, load_study_config
 
     if task_runner is not None and not TASK_RUNNER.match(task_runner):
@@ -272,8 +287,14 @@ def _run(
     except ConfigError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
-    with _user_errors(), ephemeral_api(), console.status(f"Running the study in {config} (phases that changed) …"):
-        manifest = study_flow(str(config), store, phases, task_runner, new_key)
+    with _user_errors(), ephemeral_api() as api:
+        # The pipeline is imported while the API server starts in its own process.
+        from flows.study import study_flow
+
+        with connected(api, _startup_timeout()), console.status(
+            f"Running the study in {config} (phases that changed) …"
+        ):
+            manifest = study_flow(str(config), store, phases, task_runner, new_key)
     from tasks.storage.runs import read_latest
     from tasks.storage.store import open_store as _open
 
@@ -384,7 +405,7 @@ def watch(
     _quiet_prefect()
     from flows.watch import watch_flow
 
-    with _user_errors(), ephemeral_api():
+    with _user_errors(), ephemeral_api() as api, connected(api, _startup_timeout()):
         labels = watch_flow(str(config), store)
     if not labels:
         console.print("Nothing to announce: no new or changed input since the last complete run "

@@ -8,8 +8,10 @@ Prefect, no file system.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import polars as pl
@@ -167,13 +169,23 @@ class StepResult(BaseModel):
 StepFunction = Callable[[StepInput], StepOutput]
 
 
+@cache
+def load_function(function: str) -> StepFunction:
+    """The step function a "module:function" reference names (imported on first use)."""
+    module, _, name = function.partition(":")
+    found: StepFunction = getattr(importlib.import_module(module), name)
+    return found
+
+
 @dataclass(frozen=True)
 class Step:
     """One analysis step: a pure function, the datasets it reads, the files and config it uses."""
 
     name: str
     family: Family
-    fn: StepFunction
+    # "module:function": planning a run reads the declarations only; a step's module (and with it
+    # scipy, matplotlib, the readers) is imported when the step first runs, not when a run starts.
+    function: str
     uses: tuple[Use, ...] = ()
     # Raw inputs read, as logical-name prefixes ("survey.{wave}.export", "qual.scoping.").
     raw: tuple[str, ...] = ()
@@ -184,6 +196,16 @@ class Step:
     when: Callable[[StudyConfig, str | None], bool] | None = None
     # Steps whose output depends on the run itself (the report names it) are never cached.
     cacheable: bool = True
+
+    @property
+    def fn(self) -> StepFunction:
+        """The step's function (its module imported on first use)."""
+        return load_function(self.function)
+
+    @property
+    def module(self) -> str:
+        """The module that defines the step's function (not imported)."""
+        return self.function.partition(":")[0]
 
     @property
     def outputs(self) -> tuple[Dataset, ...]:

@@ -85,7 +85,7 @@ def module_closure_digest(*modules: str) -> str:
 
 def step_code_version(step: Step) -> str:
     """The code version of a step: its function's module closure and the runner's."""
-    return module_closure_digest(step.fn.__module__, *_RUNNER_MODULES)
+    return module_closure_digest(step.module, *_RUNNER_MODULES)
 
 
 def config_section_digest(config: StudyConfig, sections: tuple[str, ...]) -> str:

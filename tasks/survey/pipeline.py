@@ -23,69 +23,81 @@ from schemas.datasets.survey import (
 from schemas.inputs import DICTIONARY, EXPORT, HUMAN_CODED, SITE_LOOKUP
 from schemas.inputs import ROSTER as ROSTER_FILE
 from schemas.inputs import SITES as SITES_FILE
+from schemas.study_config import StudyConfig
 from tasks.step import Step, Use, uses
-from tasks.survey import steps as s
+
+
+def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:
+    """Whether a wave comes after another (and so has a change to measure)."""
+    waves = config.survey.waves
+    return wave in waves and any(w.phase < waves[wave].phase for w in waves.values())
+
+
+def has_dictionaries(config: StudyConfig, wave: str | None) -> bool:
+    """Whether the study codes free text with dictionaries."""
+    return bool(config.survey.freetext)
+
 
 INTAKE = Step(
-    "survey.intake", "survey", s.intake,
+    "survey.intake", "survey", "tasks.survey.steps:intake",
     raw=(SITES_FILE.name, ROSTER_FILE.name, EXPORT.name, DICTIONARY.name, SITE_LOOKUP.name),
     config=("sites", "survey", "roles"),
     needs_key=True,
 )
 WEIGHTS = Step(
-    "survey.weights", "survey", s.weights,
+    "survey.weights", "survey", "tasks.survey.steps:weights",
     uses=uses(SITES, ROSTER, RESPONSES),
     config=("survey",),
 )
 ANSWERS_STEP = Step(
-    "survey.answers", "survey", s.answers,
+    "survey.answers", "survey", "tasks.survey.steps:answers",
     uses=uses(RESPONSES),
     config=("survey",),
 )
 COVERAGE_STEP = Step(
-    "survey.coverage", "survey", s.coverage,
+    "survey.coverage", "survey", "tasks.survey.steps:coverage",
     uses=uses(SITES, ROSTER, RESPONDENTS),
     config=("survey", "roles"),
 )
 ESTIMATES_STEP = Step(
-    "survey.estimates", "survey", s.estimates,
+    "survey.estimates", "survey", "tasks.survey.steps:estimates",
     uses=uses(SITES, RESPONDENTS, ANSWERS),
     config=("survey",),
 )
 ASSOCIATIONS_STEP = Step(
-    "survey.associations", "survey", s.associations,
+    "survey.associations", "survey", "tasks.survey.steps:associations",
     uses=uses(SITES, RESPONDENTS, ANSWERS, ESTIMATES),
     config=("survey",),
 )
 CHANGE_STEP = Step(
-    "survey.change", "survey", s.change,
+    "survey.change", "survey", "tasks.survey.steps:change",
     uses=uses(
         ESTIMATES, ANSWERS, RESPONDENTS, Use(ESTIMATES, wave="previous"),
         Use(ANSWERS, wave="previous"), Use(RESPONDENTS, wave="previous"),
     ),
     config=("survey",),
-    when=s.has_previous_wave,
+    when=has_previous_wave,
 )
 FREETEXT_STEP = Step(
-    "survey.freetext", "survey", s.freetext,
+    "survey.freetext", "survey", "tasks.survey.steps:freetext",
     uses=uses(SITES, RESPONDENTS, RESPONSES),
     raw=(HUMAN_CODED.name,),
     config=("survey", "qualitative"),
     needs_key=True,
-    when=s.has_dictionaries,
+    when=has_dictionaries,
 )
 ANALYSIS_FILE = Step(
-    "survey.analysis_file", "survey", s.analysis_files,
+    "survey.analysis_file", "survey", "tasks.survey.steps:analysis_files",
     uses=uses(RESPONSES, RESPONDENTS),
     config=("survey",),
 )
 SUMMARY = Step(
-    "survey.summary", "survey", s.summary,
+    "survey.summary", "survey", "tasks.survey.steps:summary",
     uses=uses(CLEANING, REMOVED, RESPONDENTS, COVERAGE, ESTIMATES, Use(CHANGE, optional=True)),
     config=("survey",),
 )
 FIGURES_STEP = Step(
-    "survey.figures", "survey", s.figures,
+    "survey.figures", "survey", "tasks.survey.steps:figures",
     uses=uses(ESTIMATES, COVERAGE, Use(FREETEXT, optional=True), Use(CHANGE, optional=True)),
     config=("survey", "roles", "sites"),
 )

@@ -290,11 +290,6 @@ def associations(inp: StepInput) -> StepOutput:
     return StepOutput(tables={ASSOCIATIONS: table})
 
 
-def has_previous_wave(config: StudyConfig, wave: str | None) -> bool:
-    """Whether a wave comes after another (and so has a change to measure)."""
-    waves = config.survey.waves
-    return wave in waves and any(w.phase < waves[wave].phase for w in waves.values())
-
 
 def change(inp: StepInput) -> StepOutput:
     """Change of every estimate since the previous wave, with the panel overlap where it exists."""
@@ -317,10 +312,6 @@ def change(inp: StepInput) -> StepOutput:
     )
     return StepOutput(tables={CHANGE: table})
 
-
-def has_dictionaries(config: StudyConfig, wave: str | None) -> bool:
-    """Whether the study codes free text with dictionaries."""
-    return bool(config.survey.freetext)
 
 
 def _human_coded(inp: StepInput, key: bytes) -> tuple[dict[str, pl.DataFrame], list[str]]:

@@ -43,9 +43,7 @@ from schemas.datasets.triangulation import (
     REVIEW,
     SENSITIVITY,
 )
-from tasks.report.steps import report
 from tasks.step import Step, Use, uses
-from tasks.triangulation import steps
 
 # Propositions name case-study themes and survey variables; an absent table is checked by the
 # steps (required only when the study declares propositions).
@@ -60,26 +58,26 @@ _CASE_SITE_SURVEY = (
 _REVIEW = ("review.",)
 
 JOINT_DISPLAYS_STEP = Step(
-    JOINT_DISPLAYS.producer, "triangulation", steps.joint_displays,
+    JOINT_DISPLAYS.producer, "triangulation", "tasks.triangulation.steps:joint_displays",
     uses=uses(*_CASE_EVIDENCE, Use(QUOTES, optional=True), *_SURVEY_EVIDENCE),
     config=("triangulation", "survey", "roles"),
 )
 CONVERGENCE_STEP = Step(
-    CONVERGENCE.producer, "triangulation", steps.convergence,
+    CONVERGENCE.producer, "triangulation", "tasks.triangulation.steps:convergence",
     uses=uses(*_CASE_EVIDENCE, *_SURVEY_EVIDENCE), raw=_REVIEW, config=("triangulation", "survey"),
 )
 META_MATRIX_STEP = Step(
-    META_MATRIX.producer, "triangulation", steps.meta_matrix,
+    META_MATRIX.producer, "triangulation", "tasks.triangulation.steps:meta_matrix",
     uses=uses(*_CASE_EVIDENCE, *_SURVEY_EVIDENCE, *_CASE_SITE_SURVEY, CONVERGENCE),
     config=("triangulation", "survey"),
 )
 SUMMARY_STEP = Step(
-    "triangulation.summary", "triangulation", steps.summary, uses=uses(CONVERGENCE, REVIEW, META_MATRIX), raw=_REVIEW,
+    "triangulation.summary", "triangulation", "tasks.triangulation.steps:summary", uses=uses(CONVERGENCE, REVIEW, META_MATRIX), raw=_REVIEW,
     config=(),
 )
 # The report names its run (id, code version, phase records), so it is never taken from a cache.
 REPORT_STEP = Step(
-    REPORT_HTML.producer, "triangulation", report,
+    REPORT_HTML.producer, "triangulation", "tasks.report.steps:report",
     uses=uses(
         *(Use(d, wave="all", optional=True) for d in (COVERAGE, ESTIMATES, CHANGE, FREETEXT)),
         *(Use(d, optional=True) for d in (AREA_RANKING, CASE_SELECTION, FRAMEWORK, MATRIX, THEME_PRESENCE,

@@ -16,6 +16,7 @@ never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import io
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,12 +168,13 @@ def summarise_run(timings: dict[str, Any], wall: float, rss_tree: int, rows: int
     }
 
 
-def run_study(config: str, store: Path, label: str) -> dict[str, Any]:
-    """`study run` in a fresh process, timed by tests/bench/run_study.py."""
+def run_study(config: str, store: Path, label: str, api_url: str | None = None) -> dict[str, Any]:
+    """`study run` in a fresh process, timed by tests/bench/run_study.py (on a running server if given)."""
     out = store.parent / f"timings-{label}.json"
     load_before = _load()
+    env = {**os.environ, **({"PREFECT_API_URL": api_url} if api_url else {})}
     wall, rc, rss = _child(
-        ["-m", "tests.bench.run_study", "--config", config, "--store", str(store), "--out", str(out)]
+        ["-m", "tests.bench.run_study", "--config", config, "--store", str(store), "--out", str(out)], env
     )
     if rc != 0 or not out.exists():
         return {"error": f"exit {rc}", "wall_seconds": round(wall, 2), "load_before": load_before}
@@ -209,6 +212,42 @@ def change_one_answer(export: Path, config: str) -> str:
     raise RuntimeError(f"no submission with an answer to {CHANGED_VARIABLE} in {export}")
 
 
+# Runs on a Prefect server that is already running (`make ui`), as a researcher re-running during
+# fieldwork would: the same CLI, without starting the embedded API server per command.
+ON_SERVER = ("full_on_server", "no_change_on_server")
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[str]:
+    """A local Prefect server (`study server`) for the on-server runs; its API URL."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(BENCH_DIR / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "server", "--port", str(port)], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{api}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the bench's Prefect server did not start (see {log.name})") from None
+                time.sleep(0.5)
+        yield api
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
 def bench_study(scale: int, qualitative_scale: int, runs: tuple[str, ...]) -> dict[str, Any]:
     """Generate, then run the study (full, no change, one changed wave-2 answer) and the baseline."""
     gen = generate(scale, qualitative_scale)
@@ -244,7 +283,12 @@ def bench_study(scale: int, qualitative_scale: int, runs: tuple[str, ...]) -> di
             shutil.copyfile(export, restore)
             result["changed"] = change_one_answer(export, config)
         try:
-            raw = run_study(config, store, label)
+            if label in ON_SERVER:
+                with running_server() as api:
+                    # The on-server pair shares its own store: full first, then no change.
+                    raw = run_study(config, work / "store-on-server", label, api)
+            else:
+                raw = run_study(config, store, label)
         finally:
             if restore is not None:
                 shutil.copyfile(restore, export)
@@ -377,7 +421,10 @@ def main() -> None:
                         help="blocks of the large study with qualitative projects "
                         f"(default {LARGE_QUALITATIVE_SCALE}: about 1M coded segments)")
     parser.add_argument("--generate-only", action="store_true", help="generate the studies, run nothing")
-    parser.add_argument("--runs", default="full,no_change,changed_wave2,baseline_pandas")
+    parser.add_argument("--runs", default="full,no_change,changed_wave2,baseline_pandas",
+                        help="runs of each study; the demo also runs --demo-runs")
+    parser.add_argument("--demo-runs", default=",".join(ON_SERVER),
+                        help="extra runs of the demo: the full run and a no-change re-run on a running server")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     parser.add_argument("--skip-demo", action="store_true",
                         help="run only the large study; keep the demo's results from bench/results.json")
@@ -402,7 +449,8 @@ def main() -> None:
     kept = []
     if args.skip_demo and RESULTS.exists():
         kept = [s for s in json.loads(RESULTS.read_text())["studies"] if s["scale"] == 1]
-    studies = kept if args.skip_demo else [bench_study(1, 1, runs)]
+    demo_runs = runs + tuple(r for r in args.demo_runs.split(",") if r)
+    studies = kept if args.skip_demo else [bench_study(1, 1, demo_runs)]
     if args.large_scale:
         qual = min(args.large_qualitative_scale, args.large_scale)
         studies.append(bench_study(args.large_scale, qual, runs))

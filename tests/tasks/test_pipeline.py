@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from tasks.pipeline import (
@@ -64,3 +66,26 @@ def test_phase_inputs_name_each_phase_s_own_files(demo_study: Path) -> None:
     assert inputs["scoping"] == ("qual.codebook", "sites", "qual.scoping.", "qual.site_map.scoping")
     assert inputs["case_studies"] == ("qual.codebook", "sites", "qual.cases.", "qual.site_map.case_studies")
     assert inputs["triangulation"] == ("review.",)
+
+
+def test_every_step_names_a_function_of_its_module() -> None:
+    for step in all_steps():
+        module, _, name = step.function.partition(":")
+        assert step.module == module and step.fn.__name__ == name and step.fn.__module__ == module, step.name
+
+
+def test_planning_a_run_imports_no_step_module(demo_study: Path) -> None:
+    # A run is planned (phase graph, inputs per phase) from the declarations alone: the step
+    # modules, and scipy and matplotlib with them, load when a step first runs.
+    code = (
+        "import sys\n"
+        "from schemas.study_config import load_study_config\n"
+        "from tasks.pipeline import phase_inputs, phase_stages, phase_upstream\n"
+        f"phase_inputs(load_study_config({str(demo_study)!r})); phase_stages(); phase_upstream()\n"
+        "loaded = sorted(m for m in sys.modules if m.endswith('.steps') and m.startswith('tasks.')"
+        " or m.split('.')[0] in ('scipy', 'matplotlib', 'great_expectations'))\n"
+        "print(','.join(loaded))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "", out.stdout

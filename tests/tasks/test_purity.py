@@ -41,7 +41,7 @@ def test_step_and_transform_modules_do_no_io() -> None:
 def test_every_strand_lists_its_steps_in_a_pipeline_module() -> None:
     from tasks.pipeline import all_steps
 
-    modules = {s.fn.__module__ for s in all_steps()}
+    modules = {s.module for s in all_steps()}
     assert modules == {
         "tasks.survey.steps", "tasks.qualitative.steps", "tasks.triangulation.steps", "tasks.report.steps",
     }

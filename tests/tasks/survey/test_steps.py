@@ -33,7 +33,7 @@ from tasks.privacy import pseudonym
 from tasks.quality.contracts import validate
 from tasks.step import RawFile, RunFacts, StepInput
 from tasks.step_io import waves_in_order
-from tasks.survey import steps
+from tasks.survey import pipeline, steps
 from tasks.survey.responses import RESPONDENT_COLUMNS
 from tests.tasks.survey.conftest import COLUMNS, ToyStudy, build_study
 from tests.tasks.survey.wave_run import run_in_memory
@@ -174,10 +174,10 @@ def test_change_needs_the_previous_waves_estimates(waves, config) -> None:
 
 
 def test_change_and_freetext_apply_only_where_they_can(config) -> None:
-    assert not steps.has_previous_wave(config, "w1") and steps.has_previous_wave(config, "w2")
-    assert not steps.has_previous_wave(config, None)
-    assert steps.has_dictionaries(config, "w1")
-    assert not steps.has_dictionaries(config.model_copy(update={"survey": config.survey.model_copy(update={"freetext": {}})}), "w1")
+    assert not pipeline.has_previous_wave(config, "w1") and pipeline.has_previous_wave(config, "w2")
+    assert not pipeline.has_previous_wave(config, None)
+    assert pipeline.has_dictionaries(config, "w1")
+    assert not pipeline.has_dictionaries(config.model_copy(update={"survey": config.survey.model_copy(update={"freetext": {}})}), "w1")
 
 
 def test_freetext_compares_with_coders_on_pseudonyms(tiny, waves, config) -> None:
