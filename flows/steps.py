@@ -62,7 +62,10 @@ def step_task(step: Step, ctx: RunContext, wave: str | None, settings: Orchestra
     return run_step.with_options(
         name=step.name,
         task_run_name=f"{step.name}[{wave}]" if wave else step.name,
-        tags=[f"phase:{phase}", *([f"wave:{wave}"] if wave else []), f"step:{step.name}"],
+        # No per-step tag: Prefect checks tag concurrency limits for every tagged task run, and a
+        # tag set seen once costs a new limit-lease client (measured ~1 s per task run); the task
+        # (run) name already names the step.
+        tags=[f"phase:{phase}", *([f"wave:{wave}"] if wave else [])],
         retries=settings.retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_delay_seconds)
         if settings.retry_delay_seconds > 0 else 0,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from schemas.study_config import load_study_config
-from tasks.pipeline import steps_of
+from tasks.pipeline import all_steps, steps_of
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -54,15 +54,20 @@ def _phase_task_runs(flow_run_id: Any) -> dict[str, list[Any]]:
             runs = client.read_task_runs(
                 task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[child.id]))
             )
-            out[phase] = [r for r in runs if any(t.startswith("step:") for t in r.tags)]
+            out[phase] = [r for r in runs if _step_of(r.name) is not None]
         return out
+
+
+def _step_of(task_run_name: str) -> str | None:
+    """The step a task run ran ("survey.estimates[w2016]" -> "survey.estimates"), None for others."""
+    name = task_run_name.split("[", 1)[0]
+    return name if name in {s.name for s in all_steps()} else None
 
 
 def _by_state(runs: list[Any]) -> dict[str, set[str]]:
     states: dict[str, set[str]] = {}
     for r in runs:
-        step = next(t.split(":", 1)[1] for t in r.tags if t.startswith("step:"))
-        states.setdefault(r.state.name, set()).add(step)
+        states.setdefault(r.state.name, set()).add(str(_step_of(r.name)))
     return states
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tasks.pipeline import all_steps
 from tests.infra.test_local_stack import ROOT, Stack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -116,7 +117,8 @@ def _executed_steps(stack: Stack, flow_run_id: str) -> dict[str, str]:
     children = _api(stack, "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run_id]}}})
     ids = [flow_run_id, *(c["id"] for c in children)]
     tasks = _api(stack, "/task_runs/filter", {"flow_runs": {"id": {"any_": ids}}})
-    return {t["name"]: t["state_name"] for t in tasks if any(tag.startswith("step:") for tag in t["tags"])}
+    steps = {s.name for s in all_steps()}
+    return {t["name"]: t["state_name"] for t in tasks if t["name"].split("[", 1)[0] in steps}
 
 
 def _store(env: dict[str, str]) -> Any:
