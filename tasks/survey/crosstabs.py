@@ -17,7 +17,13 @@ import polars as pl
 
 from schemas.study_config import Variable
 from tasks.frames import as_matrix
-from tasks.survey.estimates import ALL, key_code_table, with_design
+from tasks.survey.estimates import (
+    ALL,
+    encode_keys,
+    key_code_table,
+    ordered_dictionary,
+    with_design,
+)
 from tasks.survey.inference import (
     UNTESTABLE,
     RaoScottTest,
@@ -160,8 +166,12 @@ def site_sums(
     return pl.concat(parts)
 
 
-def _positions(values: pl.Series) -> tuple[list[str], npt.NDArray[np.int64]]:
+def _positions(values: pl.Series) -> tuple[list[str] | list[int], npt.NDArray[np.int64]]:
     """The sorted distinct values of a column and each row's position among them."""
+    if values.dtype.is_integer():
+        # Key codes (encode_keys) sort as their texts do.
+        codes, index = np.unique(values.to_numpy(), return_inverse=True)
+        return codes.tolist(), index.astype(np.int64)
     distinct = sorted(values.unique().to_list())
     index = values.replace_strict(distinct, list(range(len(distinct))), return_dtype=pl.Int64)
     return distinct, index.to_numpy()
@@ -195,6 +205,9 @@ def association_table(
     given); q-values are Benjamini–Hochberg over every test of the table.
     """
     cells = estimates.filter(pl.col("breakdown") != ALL)
+    if sums is not None:
+        # Each test places its rows by site, group and column: as key codes, once for all tests.
+        sums = encode_keys(sums, {c: ordered_dictionary(sums[c]) for c in ("site_id", "group", "column")})
     by_table: dict[tuple[object, ...], pl.DataFrame] = (
         sums.partition_by(["variable", "kind", "code", "breakdown"], as_dict=True)
         if sums is not None
