@@ -509,6 +509,15 @@ def mean_table(
         answers.filter(pl.col("variable").is_in(scored) & pl.col("value").is_not_null()),
         respondents,
     ).select("variable", "respondent_id", "value", "site_id", "role", "weight")
+    # Cells keyed by key codes (see encode_keys), decoded once the per-group sums are made.
+    dictionaries = {
+        "variable": ordered_dictionary(units["variable"]),
+        "site_id": ordered_dictionary(units["site_id"], mapping["site_id"]),
+        "role": ordered_dictionary(units["role"], mapping["role"]),
+        "breakdown": ordered_dictionary(mapping["breakdown"]),
+        "group": ordered_dictionary(mapping["group"]),
+    }
+    units = encode_keys(units, dictionaries)
     # Centre on each variable's overall mean before summing squares: no cancellation in the sums.
     units = units.with_columns(
         (pl.col("value") - pl.col("value").mean().over("variable")).alias("d")
@@ -529,7 +538,7 @@ def mean_table(
             pl.col("value").sub(d).first().alias("c"),
         )
         .sort("variable", "site_id", "role")
-        .join(mapping, on=["site_id", "role"], maintain_order="left")
+        .join(encode_keys(mapping, dictionaries), on=["site_id", "role"], maintain_order="left")
         .group_by(*keys, "site_id", maintain_order=True)
         .agg(pl.col("N", "W", "WD", "WD2", "D", "D2").sum(), pl.col("c").first())
     )
@@ -548,7 +557,8 @@ def mean_table(
         ((pl.col("WD") - pl.col("md") * pl.col("W")) ** 2).sum().alias("T2"),
         pl.len().alias("n_clusters"),
     )
-    out = out.join(design, on="variable", how="left", maintain_order="left")
+    design = decode_keys(design, dictionaries)
+    out = decode_keys(out, dictionaries).join(design, on="variable", how="left", maintain_order="left")
     n = pl.col("n").cast(pl.Float64)
     g = pl.col("G_design").cast(pl.Float64)
     md = pl.col("md")
