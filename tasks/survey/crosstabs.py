@@ -208,17 +208,18 @@ def association_table(
     if sums is not None:
         # Each test places its rows by site, group and column: as key codes, once for all tests.
         sums = encode_keys(sums, {c: ordered_dictionary(sums[c]) for c in ("site_id", "group", "column")})
-    by_table: dict[tuple[object, ...], pl.DataFrame] = (
-        sums.partition_by(["variable", "kind", "code", "breakdown"], as_dict=True)
-        if sums is not None
-        else {}
-    )
-    single_sums: dict[tuple[object, ...], pl.DataFrame] = (
-        sums.filter(pl.col("kind") == "code")
-        .partition_by(["variable", "breakdown"], as_dict=True)
-        if sums is not None
-        else {}
-    )
+    by_table: dict[tuple[object, ...], pl.DataFrame] = {}
+    single_sums: dict[tuple[object, ...], pl.DataFrame] = {}
+    if sums is not None:
+        # A single-choice or Likert variable is tested as one table of all its codes, every
+        # other (multiple-choice code, key codes) as a table of its own: each row of the sums
+        # goes to the one test that reads it.
+        multi = cells.filter(pl.col("type") == "multiple_choice")["variable"].unique()
+        whole = (pl.col("kind") == "code") & ~pl.col("variable").is_in(multi.implode())
+        by_table = sums.filter(~whole).partition_by(
+            ["variable", "kind", "code", "breakdown"], as_dict=True
+        )
+        single_sums = sums.filter(whole).partition_by(["variable", "breakdown"], as_dict=True)
     rows: list[dict[str, object]] = []
     # One test per (variable, breakdown): a handful of small tables, not a loop over respondents.
     for (variable, kind, breakdown), part in cells.partition_by(
