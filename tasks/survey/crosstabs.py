@@ -117,10 +117,18 @@ def site_sums(
 
     Single choice and Likert: one row per code chosen. Multiple choice and key codes: the
     "chosen" and "not chosen" columns of each code's (or the key codes') two-column table.
+    ``site_id``, ``group`` and ``column`` come as key codes (`encode_keys`, in the order of their
+    texts): they only place a row in its test's table, and the per-site rows outnumber the
+    answers several times over.
     """
     given = with_design(
         answers.filter(pl.col("type").is_in(list(CATEGORICAL)) & ~pl.col("missing")), respondents
     ).select("variable", "code", "respondent_id", "site_id", "role", "weight")
+    places = {
+        "site_id": ordered_dictionary(given["site_id"], mapping["site_id"]),
+        "group": ordered_dictionary(mapping["group"]),
+    }
+    given, mapping = encode_keys(given, places), encode_keys(mapping, places)
     multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
     units = given.unique(["variable", "respondent_id"], maintain_order=True)
     keys = key_code_table(variables).select(
@@ -163,7 +171,8 @@ def site_sums(
             "breakdown", "group", "site_id", (pl.col("W") - pl.col("W_c")).alias("W"),
             (pl.col("N") - pl.col("N_c")).alias("N"),
         ))
-    return pl.concat(parts)
+    sums = pl.concat(parts)
+    return encode_keys(sums, {"column": ordered_dictionary(sums["column"])})
 
 
 def _positions(values: pl.Series) -> tuple[list[str] | list[int], npt.NDArray[np.int64]]:
@@ -206,8 +215,10 @@ def association_table(
     """
     cells = estimates.filter(pl.col("breakdown") != ALL)
     if sums is not None:
-        # Each test places its rows by site, group and column: as key codes, once for all tests.
-        sums = encode_keys(sums, {c: ordered_dictionary(sums[c]) for c in ("site_id", "group", "column")})
+        # Each test places its rows by site, group and column: as key codes (`site_sums` gives
+        # them so), encoded here once for all tests when given as texts.
+        texts = [c for c in ("site_id", "group", "column") if sums[c].dtype == pl.String]
+        sums = encode_keys(sums, {c: ordered_dictionary(sums[c]) for c in texts})
     by_table: dict[tuple[object, ...], pl.DataFrame] = {}
     single_sums: dict[tuple[object, ...], pl.DataFrame] = {}
     if sums is not None:
