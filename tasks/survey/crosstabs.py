@@ -179,11 +179,11 @@ def _positions(values: pl.Series) -> tuple[list[str] | list[int], npt.NDArray[np
     """The sorted distinct values of a column and each row's position among them."""
     if values.dtype.is_integer():
         # Key codes (encode_keys) sort as their texts do.
-        codes, index = np.unique(values.to_numpy(), return_inverse=True)
-        return codes.tolist(), index.astype(np.int64)
+        codes, inverse = np.unique(values.to_numpy(), return_inverse=True)
+        return codes.tolist(), inverse.astype(np.int64)
     distinct = sorted(values.unique().to_list())
-    index = values.replace_strict(distinct, list(range(len(distinct))), return_dtype=pl.Int64)
-    return distinct, index.to_numpy()
+    positions = values.replace_strict(distinct, list(range(len(distinct))), return_dtype=pl.Int64)
+    return distinct, positions.to_numpy()
 
 
 def _design_test(sums: pl.DataFrame, population_sites: int | None) -> RaoScottTest:
