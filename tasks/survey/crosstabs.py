@@ -12,11 +12,18 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from schemas.study_config import Variable
 from tasks.frames import as_matrix
-from tasks.survey.estimates import ALL, key_code_table, with_design
+from tasks.survey.estimates import (
+    ALL,
+    encode_keys,
+    key_code_table,
+    ordered_dictionary,
+    with_design,
+)
 from tasks.survey.inference import (
     UNTESTABLE,
     RaoScottTest,
@@ -110,10 +117,18 @@ def site_sums(
 
     Single choice and Likert: one row per code chosen. Multiple choice and key codes: the
     "chosen" and "not chosen" columns of each code's (or the key codes') two-column table.
+    ``site_id``, ``group`` and ``column`` come as key codes (`encode_keys`, in the order of their
+    texts): they only place a row in its test's table, and the per-site rows outnumber the
+    answers several times over.
     """
     given = with_design(
         answers.filter(pl.col("type").is_in(list(CATEGORICAL)) & ~pl.col("missing")), respondents
     ).select("variable", "code", "respondent_id", "site_id", "role", "weight")
+    places = {
+        "site_id": ordered_dictionary(given["site_id"], mapping["site_id"]),
+        "group": ordered_dictionary(mapping["group"]),
+    }
+    given, mapping = encode_keys(given, places), encode_keys(mapping, places)
     multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
     units = given.unique(["variable", "respondent_id"], maintain_order=True)
     keys = key_code_table(variables).select(
@@ -156,18 +171,29 @@ def site_sums(
             "breakdown", "group", "site_id", (pl.col("W") - pl.col("W_c")).alias("W"),
             (pl.col("N") - pl.col("N_c")).alias("N"),
         ))
-    return pl.concat(parts)
+    sums = pl.concat(parts)
+    return encode_keys(sums, {"column": ordered_dictionary(sums["column"])})
+
+
+def _positions(values: pl.Series) -> tuple[list[str] | list[int], npt.NDArray[np.int64]]:
+    """The sorted distinct values of a column and each row's position among them."""
+    if values.dtype.is_integer():
+        # Key codes (encode_keys) sort as their texts do.
+        codes, inverse = np.unique(values.to_numpy(), return_inverse=True)
+        return codes.tolist(), inverse.astype(np.int64)
+    distinct = sorted(values.unique().to_list())
+    positions = values.replace_strict(distinct, list(range(len(distinct))), return_dtype=pl.Int64)
+    return distinct, positions.to_numpy()
 
 
 def _design_test(sums: pl.DataFrame, population_sites: int | None) -> RaoScottTest:
     """The Rao–Scott test of one table from its per-site sums (site × group × column)."""
-    sites = sorted(sums["site_id"].unique().to_list())
-    groups = sorted(sums["group"].unique().to_list())
-    columns = sorted(sums["column"].unique().to_list())
+    sites, s = _positions(sums["site_id"])
+    groups, g = _positions(sums["group"])
+    columns, c = _positions(sums["column"])
     tables = np.zeros((len(sites), len(groups), len(columns)))
-    s, g, c = ({v: i for i, v in enumerate(x)} for x in (sites, groups, columns))
-    for site, group, column, w in sums.select("site_id", "group", "column", "W").iter_rows():
-        tables[s[site], g[group], c[column]] += w
+    # Unbuffered and in row order: the same sums as adding the rows one by one.
+    np.add.at(tables, (s, g, c), sums["W"].to_numpy())
     # With a finite-population correction every site was drawn with fraction g/N.
     fraction = None if not population_sites else np.full(len(sites), len(sites) / population_sites)
     return rao_scott_test(tables, int(sums["N"].sum()), sampling_fraction=fraction)
@@ -188,17 +214,23 @@ def association_table(
     given); q-values are Benjamini–Hochberg over every test of the table.
     """
     cells = estimates.filter(pl.col("breakdown") != ALL)
-    by_table: dict[tuple[object, ...], pl.DataFrame] = (
-        sums.partition_by(["variable", "kind", "code", "breakdown"], as_dict=True)
-        if sums is not None
-        else {}
-    )
-    single_sums: dict[tuple[object, ...], pl.DataFrame] = (
-        sums.filter(pl.col("kind") == "code")
-        .partition_by(["variable", "breakdown"], as_dict=True)
-        if sums is not None
-        else {}
-    )
+    if sums is not None:
+        # Each test places its rows by site, group and column: as key codes (`site_sums` gives
+        # them so), encoded here once for all tests when given as texts.
+        texts = [c for c in ("site_id", "group", "column") if sums[c].dtype == pl.String]
+        sums = encode_keys(sums, {c: ordered_dictionary(sums[c]) for c in texts})
+    by_table: dict[tuple[object, ...], pl.DataFrame] = {}
+    single_sums: dict[tuple[object, ...], pl.DataFrame] = {}
+    if sums is not None:
+        # A single-choice or Likert variable is tested as one table of all its codes, every
+        # other (multiple-choice code, key codes) as a table of its own: each row of the sums
+        # goes to the one test that reads it.
+        multi = cells.filter(pl.col("type") == "multiple_choice")["variable"].unique()
+        whole = (pl.col("kind") == "code") & ~pl.col("variable").is_in(multi.implode())
+        by_table = sums.filter(~whole).partition_by(
+            ["variable", "kind", "code", "breakdown"], as_dict=True
+        )
+        single_sums = sums.filter(whole).partition_by(["variable", "breakdown"], as_dict=True)
     rows: list[dict[str, object]] = []
     # One test per (variable, breakdown): a handful of small tables, not a loop over respondents.
     for (variable, kind, breakdown), part in cells.partition_by(

@@ -10,6 +10,7 @@ polars aggregations instead of one call per estimate.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 from scipy import stats
@@ -96,6 +97,37 @@ def wilson_exprs(count: pl.Expr, n: pl.Expr, z: float) -> tuple[pl.Expr, pl.Expr
     return lower, upper
 
 
+def ordered_dictionary(*values: pl.Series) -> pl.Series:
+    """The distinct non-null texts of some columns, sorted: a text's position is its key code."""
+    return pl.concat([v.cast(pl.String).rename("text") for v in values]).drop_nulls().unique().sort()
+
+
+def encode_keys(frame: pl.DataFrame, dictionaries: Mapping[str, pl.Series]) -> pl.DataFrame:
+    """Key columns (those of `dictionaries` the frame has) replaced by their UInt32 key codes.
+
+    Codes keep the texts' sort order, so sorting, grouping and joining on codes puts rows in the
+    same order as on the texts (and every sum over them adds the same terms in the same order),
+    at a fraction of the cost. A text missing from its dictionary becomes null.
+    """
+    return frame.with_columns(
+        pl.col(c).replace_strict(d, pl.int_range(d.len(), dtype=pl.UInt32, eager=True), default=None)
+        for c, d in dictionaries.items()
+        if c in frame.columns
+    )
+
+
+def decode_keys(frame: pl.DataFrame, dictionaries: Mapping[str, pl.Series]) -> pl.DataFrame:
+    """Key codes (from `encode_keys`) back to their texts."""
+    return frame.with_columns(
+        pl.col(c).replace_strict(
+            pl.int_range(d.len(), dtype=pl.UInt32, eager=True), d, default=None,
+            return_dtype=pl.String,
+        )
+        for c, d in dictionaries.items()
+        if c in frame.columns
+    )
+
+
 def _null_nan(columns: Sequence[str]) -> list[pl.Expr]:
     return [pl.col(c).fill_nan(None) for c in columns]
 
@@ -109,21 +141,24 @@ def cell_sums(units: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     )
 
 
-def proportions(
-    denom: pl.DataFrame,
-    numer: pl.DataFrame,
-    codes: pl.DataFrame,
-    mapping: pl.DataFrame,
-    confidence: float = 0.95,
-    t_intervals: bool = False,
-    population_sites: int | None = None,
-) -> pl.DataFrame:
-    """Share choosing each code among units answering, per breakdown group, from cell sums.
+@dataclass(frozen=True, eq=False)
+class GroupTotals:
+    """What every proportion of a variable's breakdown group shares, whatever the code."""
 
-    denom: variable, site_id, role, N, W, W2 (units answering, their Σw and Σw²);
-    numer: variable, code, site_id, role, N, W (units choosing the code); codes: variable, code.
+    # variable, G_design: sites answering the variable (the design's clusters).
+    design: pl.DataFrame
+    # variable, breakdown, group, site_id, N, W, W2: units answering per group and site.
+    by_site: pl.DataFrame
+    # variable, breakdown, group, n, Wt, W2t, SW2, n_clusters: the same per group.
+    groups: pl.DataFrame
+
+
+def group_totals(denom: pl.DataFrame, mapping: pl.DataFrame) -> GroupTotals:
+    """Units answering per breakdown group and site, and per group, from the cell sums `denom`.
+
+    Computed once per table of cells and shared by every `proportions` call on them (codes and
+    key codes alike).
     """
-    z = z_value(confidence)
     keys = ["variable", "breakdown", "group"]
     # Group-by output order is arbitrary, and float sums depend on the order of their terms: the
     # small per-cell frames are sorted once, and every later join and group-by keeps that order,
@@ -133,25 +168,49 @@ def proportions(
     # the factor G/(G-1) with G = all sites answering the variable, and sites without members of
     # the group contribute zero totals. A group found at one site still gets a standard error.
     design = denom.group_by("variable").agg(pl.col("site_id").n_unique().alias("G_design"))
-    denom = (
+    by_site = (
         denom.sort("variable", "site_id", "role")
         .join(mapping, on=on, maintain_order="left")
         .group_by(*keys, "site_id", maintain_order=True)
         .agg(pl.col("N").sum(), pl.col("W").sum(), pl.col("W2").sum())
     )
-    numer = (
-        numer.sort("variable", "code", "site_id", "role")
-        .join(mapping, on=on, maintain_order="left")
-        .group_by(*keys, "code", "site_id", maintain_order=True)
-        .agg(pl.col("N").sum().alias("C"), pl.col("W").sum().alias("S"))
-    )
     # Per group: units, Σw, Σw², clusters G and Σ_g W_g² over every cluster in the group.
-    groups = denom.group_by(keys, maintain_order=True).agg(
+    groups = by_site.group_by(keys, maintain_order=True).agg(
         pl.col("N").sum().alias("n"),
         pl.col("W").sum().alias("Wt"),
         pl.col("W2").sum().alias("W2t"),
         (pl.col("W") ** 2).sum().alias("SW2"),
         pl.len().alias("n_clusters"),
+    )
+    return GroupTotals(design, by_site, groups)
+
+
+def proportions(
+    denom: pl.DataFrame,
+    numer: pl.DataFrame,
+    codes: pl.DataFrame,
+    mapping: pl.DataFrame,
+    confidence: float = 0.95,
+    t_intervals: bool = False,
+    population_sites: int | None = None,
+    totals: GroupTotals | None = None,
+) -> pl.DataFrame:
+    """Share choosing each code among units answering, per breakdown group, from cell sums.
+
+    denom: variable, site_id, role, N, W, W2 (units answering, their Σw and Σw²);
+    numer: variable, code, site_id, role, N, W (units choosing the code); codes: variable, code.
+    ``totals``: `group_totals(denom, mapping)` when the caller already has it.
+    """
+    z = z_value(confidence)
+    keys = ["variable", "breakdown", "group"]
+    on = ["site_id", "role"]
+    shared = totals if totals is not None else group_totals(denom, mapping)
+    design, denom, groups = shared.design, shared.by_site, shared.groups
+    numer = (
+        numer.sort("variable", "code", "site_id", "role")
+        .join(mapping, on=on, maintain_order="left")
+        .group_by(*keys, "code", "site_id", maintain_order=True)
+        .agg(pl.col("N").sum().alias("C"), pl.col("W").sum().alias("S"))
     )
     by = [*keys, "code"]
     # Only clusters where someone chose the code get a row: with thousands of small sites a
@@ -309,27 +368,50 @@ def estimate_table(
     given = with_design(
         answers.filter(pl.col("type").is_in(list(CATEGORICAL)) & ~pl.col("missing")), respondents
     ).select("variable", "code", "respondent_id", "site_id", "role", "weight")
+    codes = code_table(variables).with_columns(pl.lit("code").alias("kind"))
+    keys = key_code_table(variables)
+    # The cell frames are keyed by key codes instead of texts (see encode_keys); the estimates
+    # are decoded back to texts as they come out of `proportions`.
+    dictionaries = {
+        "variable": ordered_dictionary(given["variable"], pl.Series(list(variables), dtype=pl.String)),
+        "code": ordered_dictionary(given["code"], codes["code"], keys["code"], keys["member"]),
+        "site_id": ordered_dictionary(given["site_id"], mapping["site_id"]),
+        "role": ordered_dictionary(given["role"], mapping["role"]),
+        "breakdown": ordered_dictionary(mapping["breakdown"]),
+        "group": ordered_dictionary(mapping["group"]),
+    }
+    given = encode_keys(given, dictionaries)
+    cell_mapping = encode_keys(mapping, dictionaries)
     chosen = cell_sums(given, ["variable", "code"]).sort("variable", "code", "site_id", "role")
     # A single-choice or Likert answer is one code per unit, so its units are the chosen rows;
     # multiple choice needs the distinct respondents who chose anything.
-    multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
+    multi = encode_keys(
+        pl.DataFrame(
+            {"variable": [k for k, v in variables.items() if v.type == "multiple_choice"]},
+            schema={"variable": pl.String},
+        ),
+        dictionaries,
+    )["variable"]
     single = (
-        chosen.filter(~pl.col("variable").is_in(multi))
+        chosen.filter(~pl.col("variable").is_in(multi.implode()))
         .group_by("variable", "site_id", "role")
         .agg(pl.col("N", "W", "W2").sum())
     )
     several = cell_sums(
-        given.filter(pl.col("variable").is_in(multi)).unique(
+        given.filter(pl.col("variable").is_in(multi.implode())).unique(
             ["variable", "respondent_id"], maintain_order=True
         ),
         ["variable"],
     )
     units = pl.concat([single, several])
-    codes = code_table(variables).with_columns(pl.lit("code").alias("kind"))
-    keys = key_code_table(variables)
     key_chosen = cell_sums(
         given.join(
-            keys.select("variable", pl.col("member").alias("code"), pl.col("code").alias("key")),
+            encode_keys(
+                keys.select(
+                    "variable", pl.col("member").alias("code"), pl.col("code").alias("key")
+                ),
+                {**dictionaries, "key": dictionaries["code"]},
+            ),
             on=["variable", "code"],
             maintain_order="left",
         )
@@ -344,12 +426,17 @@ def estimate_table(
             pl.lit("key").alias("kind"), pl.lit(10**6, dtype=pl.Int64).alias("code_order")
         )
     )
+    totals = group_totals(units, cell_mapping)
     parts = []
     for kind, table, picks in (("code", codes, chosen), ("key", key_codes, key_chosen)):
         if table.height == 0:
             continue
-        est = proportions(
-            units, picks, table, mapping, confidence, t_intervals, population_sites
+        est = decode_keys(
+            proportions(
+                units, picks, encode_keys(table.select("variable", "code"), dictionaries),
+                cell_mapping, confidence, t_intervals, population_sites, totals,
+            ),
+            dictionaries,
         )
         # Every code appears for the whole sample, even of an item nobody answered (n = 0).
         base = table.select("variable", "code").with_columns(
@@ -422,6 +509,15 @@ def mean_table(
         answers.filter(pl.col("variable").is_in(scored) & pl.col("value").is_not_null()),
         respondents,
     ).select("variable", "respondent_id", "value", "site_id", "role", "weight")
+    # Cells keyed by key codes (see encode_keys), decoded once the per-group sums are made.
+    dictionaries = {
+        "variable": ordered_dictionary(units["variable"]),
+        "site_id": ordered_dictionary(units["site_id"], mapping["site_id"]),
+        "role": ordered_dictionary(units["role"], mapping["role"]),
+        "breakdown": ordered_dictionary(mapping["breakdown"]),
+        "group": ordered_dictionary(mapping["group"]),
+    }
+    units = encode_keys(units, dictionaries)
     # Centre on each variable's overall mean before summing squares: no cancellation in the sums.
     units = units.with_columns(
         (pl.col("value") - pl.col("value").mean().over("variable")).alias("d")
@@ -442,7 +538,7 @@ def mean_table(
             pl.col("value").sub(d).first().alias("c"),
         )
         .sort("variable", "site_id", "role")
-        .join(mapping, on=["site_id", "role"], maintain_order="left")
+        .join(encode_keys(mapping, dictionaries), on=["site_id", "role"], maintain_order="left")
         .group_by(*keys, "site_id", maintain_order=True)
         .agg(pl.col("N", "W", "WD", "WD2", "D", "D2").sum(), pl.col("c").first())
     )
@@ -461,7 +557,8 @@ def mean_table(
         ((pl.col("WD") - pl.col("md") * pl.col("W")) ** 2).sum().alias("T2"),
         pl.len().alias("n_clusters"),
     )
-    out = out.join(design, on="variable", how="left", maintain_order="left")
+    design = decode_keys(design, dictionaries)
+    out = decode_keys(out, dictionaries).join(design, on="variable", how="left", maintain_order="left")
     n = pl.col("n").cast(pl.Float64)
     g = pl.col("G_design").cast(pl.Float64)
     md = pl.col("md")

@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import proportions_ztest
 from schemas.study_config import Variable
 from schemas.survey import Associations, Change
 from tasks.survey.change import change_table
-from tasks.survey.crosstabs import association_table, site_sums
+from tasks.survey.crosstabs import _design_test, _positions, association_table, site_sums
 from tasks.survey.estimates import estimate_table, group_mapping
 from tasks.survey.inference import rao_scott_test
 from tasks.survey.stats import FISHER_RESAMPLES, two_proportion_test
@@ -355,3 +355,25 @@ def test_change_uses_the_panel_overlap_matched_by_pseudonym() -> None:
     assert (key["code"], key["m"]) == ("1", 39)
     plain = change_table(est(a1, "w1"), est(a2, "w2"), wave="w2", previous_wave="w1")
     assert plain["panel_n"].to_list() == [0, 0] and plain["overlap_se"].null_count() == 2
+
+
+def test_design_test_fills_the_cluster_tables_as_a_row_by_row_loop_does() -> None:
+    # Texts that sort differently from their arrival order, and one (site, group, column)
+    # listed twice: its weights add up in row order.
+    sums = pl.DataFrame(
+        {
+            "site_id": ["S2", "S10", "S1", "S2", "S10", "S1", "S2", "S2", "S10", "S1"],
+            "group": ["gp", "gp", "Manager", "Manager", "gp", "gp", "gp", "Manager", "Manager", "Manager"],
+            "column": ["yes", "no", "yes", "no", "yes", "no", "yes", "yes", "no", "no"],
+            "W": [1.1, 0.7, 2.3, 0.4, 1.9, 0.6, 0.35, 1.2, 0.8, 1.05],
+            "N": [2, 1, 3, 1, 2, 1, 1, 2, 1, 1],
+        }
+    )
+    sites, groups, columns = (sorted(set(sums[c].to_list())) for c in ("site_id", "group", "column"))
+    tables = np.zeros((len(sites), len(groups), len(columns)))
+    for site, group, column, w in sums.select("site_id", "group", "column", "W").iter_rows():
+        tables[sites.index(site), groups.index(group), columns.index(column)] += w
+    expected = rao_scott_test(tables, 15, sampling_fraction=np.full(3, 3 / 40))
+    assert _design_test(sums, 40) == expected
+    assert _positions(sums["site_id"])[0] == ["S1", "S10", "S2"]
+    assert _positions(sums["site_id"])[1].tolist() == [2, 1, 0, 2, 1, 0, 2, 2, 1, 0]

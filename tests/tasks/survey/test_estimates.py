@@ -12,7 +12,18 @@ from statsmodels.stats.proportion import proportion_confint
 
 from schemas.study_config import Variable
 from schemas.survey import Estimates, Means
-from tasks.survey.estimates import ALL, breakdown_list, estimate_table, group_mapping, mean_table
+from tasks.survey.estimates import (
+    ALL,
+    breakdown_list,
+    decode_keys,
+    encode_keys,
+    estimate_table,
+    group_mapping,
+    group_totals,
+    mean_table,
+    ordered_dictionary,
+    proportions,
+)
 from tests.reference_stats import likert_mean, weighted_proportion
 
 ATOL = 1e-9
@@ -422,3 +433,89 @@ def test_weighted_se_matches_statsmodels_cluster_robust_wls(
     assert row["weighted_se"] == pytest.approx(
         np.sqrt(g / (g - 1) * np.dot(totals, totals)) / w.sum(), abs=ATOL
     )
+
+
+def _cells() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Tiny cell sums whose texts sort differently from how they arrive (S10 < S2, Z < a < É)."""
+    rng = np.random.default_rng(7)
+    sites, roles = ["S2", "S10", "S1", "É9"], ["nurse", "Chair", "gp"]
+    denom_rows, numer_rows = [], []
+    for variable in ("zeta", "alpha"):
+        for site in sites:
+            for role in roles:
+                if (site, role) == ("S1", "gp"):
+                    continue  # a cell nobody answered
+                n = int(rng.integers(1, 6))
+                w = rng.uniform(0.3, 3.0, n)
+                denom_rows.append((variable, site, role, n, float(w.sum()), float((w**2).sum())))
+                for code in ("b", "a", "10"):
+                    k = int(rng.integers(0, n + 1))
+                    if k:
+                        numer_rows.append((variable, code, site, role, k, float(w[:k].sum())))
+    denom = pl.DataFrame(
+        denom_rows, schema=["variable", "site_id", "role", "N", "W", "W2"], orient="row"
+    ).with_columns(pl.col("N").cast(pl.UInt32))
+    numer = pl.DataFrame(
+        numer_rows, schema=["variable", "code", "site_id", "role", "N", "W"], orient="row"
+    ).with_columns(pl.col("N").cast(pl.UInt32))
+    codes = pl.DataFrame(
+        [(v, c) for v in ("zeta", "alpha") for c in ("b", "a", "10", "never")],
+        schema=["variable", "code"], orient="row",
+    )
+    region = {"S2": "North", "S10": None, "S1": "South", "É9": "North"}
+    mapping = pl.concat(
+        [
+            pl.DataFrame({"site_id": s, "role": r, "breakdown": b, "group": g})
+            for s in sites
+            for r in roles
+            for b, g in ((ALL, ALL), ("role", r), ("region", region[s] or "(missing)"))
+        ]
+    )
+    return denom, numer, codes, mapping
+
+
+def test_ordered_dictionary_sorts_distinct_texts_without_nulls() -> None:
+    got = ordered_dictionary(pl.Series(["S2", None, "S10"]), pl.Series(["É", "S2", "a"]))
+    assert got.to_list() == ["S10", "S2", "a", "É"]
+
+
+def test_key_codes_keep_text_order_and_round_trip() -> None:
+    frame = pl.DataFrame({"site_id": ["S2", "S10", None, "É", "S2"], "other": ["x"] * 5})
+    dictionaries = {"site_id": ordered_dictionary(frame["site_id"]), "absent": pl.Series(["q"])}
+    coded = encode_keys(frame, dictionaries)
+    assert coded["site_id"].dtype == pl.UInt32
+    assert coded["site_id"].to_list() == [1, 0, None, 2, 1]
+    # Sorting on codes orders the rows as sorting on the texts does.
+    assert frame.with_row_index().sort("site_id", nulls_last=True)["index"].to_list() == (
+        coded.with_row_index().sort("site_id", nulls_last=True)["index"].to_list()
+    )
+    assert decode_keys(coded, dictionaries).equals(frame)
+    # A text outside the dictionary has no code.
+    assert encode_keys(pl.DataFrame({"site_id": ["S3"]}), dictionaries)["site_id"].to_list() == [None]
+
+
+def test_proportions_on_key_codes_equal_proportions_on_texts_bit_for_bit() -> None:
+    denom, numer, codes, mapping = _cells()
+    expected = proportions(denom, numer, codes, mapping)
+    dictionaries = {
+        "variable": ordered_dictionary(denom["variable"]),
+        "code": ordered_dictionary(numer["code"], codes["code"]),
+        "site_id": ordered_dictionary(mapping["site_id"]),
+        "role": ordered_dictionary(mapping["role"]),
+        "breakdown": ordered_dictionary(mapping["breakdown"]),
+        "group": ordered_dictionary(mapping["group"]),
+    }
+    coded_mapping = encode_keys(mapping, dictionaries)
+    coded_denom = encode_keys(denom, dictionaries)
+    totals = group_totals(coded_denom, coded_mapping)
+    got = decode_keys(
+        proportions(
+            coded_denom, encode_keys(numer, dictionaries), encode_keys(codes, dictionaries),
+            coded_mapping, totals=totals,
+        ),
+        dictionaries,
+    )
+    order = ["variable", "breakdown", "group", "code"]
+    # Same rows, same bits (NaN and null included): equal, not merely close.
+    assert got.sort(order).equals(expected.sort(order))
+    assert expected.height == 2 * 4 * (1 + 3 + 3)
