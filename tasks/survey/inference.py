@@ -130,12 +130,20 @@ def rao_scott_test(
     contrasts = inter - main @ np.linalg.lstsq(main, inter, rcond=None)[0]
     inv_p = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
     scaled = contrasts * inv_p[:, None]  # D⁻¹ C
-    delta = np.linalg.solve(contrasts.T @ scaled / n, scaled.T @ v @ scaled)
-    trace = float(np.trace(delta))
     dof = (r - 1) * (c - 1)
-    if not trace > 0:
-        return RaoScottTest(pearson, NAN, NAN, NAN, NAN, 0.0, NAN, NAN, g)
-    d = trace**2 / float(np.trace(delta @ delta))
+    untestable = RaoScottTest(pearson, NAN, NAN, NAN, NAN, 0.0, NAN, NAN, g)
+    try:
+        delta = np.linalg.solve(contrasts.T @ scaled / n, scaled.T @ v @ scaled)
+    except np.linalg.LinAlgError:
+        # Empty cells enter D⁻¹ as 0 (as R's svychisq does); enough of them make the system singular.
+        return untestable
+    trace = float(np.trace(delta))
+    squares = float(np.trace(delta @ delta))
+    # Δ's eigenvalues are real and non-negative in exact arithmetic; a national table with many
+    # empty cells can round to a non-positive tr(Δ²), whose "degrees of freedom" would be negative.
+    if not (trace > 0 and squares > 0 and np.isfinite(squares)):
+        return untestable
+    d = trace**2 / squares
     f_stat = pearson / trace
     mean_deff = trace / dof
     first = pearson / mean_deff

@@ -137,7 +137,9 @@ def margins_table(
     total_w = sample["weight"].sum()
     for m in margins:
         pop = population.group_by(m).len("population")
-        got = sample.group_by(m).agg(
+        # maintain_order: the weight sums then add up in row order, the same bits every run (a
+        # parallel group-by sums a large sample's partitions in whatever order they finish).
+        got = sample.group_by(m, maintain_order=True).agg(
             pl.len().alias("respondents"), pl.col("weight").sum().alias("weighted_total")
         )
         parts.append(

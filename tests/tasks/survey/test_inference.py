@@ -264,3 +264,28 @@ def test_rao_scott_reproduces_the_survey_package_worked_example() -> None:
     assert round(test.pearson, 4) == 11.9409
     # R prints the uncorrected X² with the first-order corrected p-value.
     assert round(test.first_order_p_value, 6) == 0.005553
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [
+        None,  # the system is singular (many empty cells enter D⁻¹ as 0)
+        np.array([[0.0, 1.0], [-1.0, 0.5]]),  # tr(Δ) = 0.5 but tr(Δ²) = −1.75: negative "df"
+    ],
+)
+def test_rao_scott_is_untestable_when_the_design_effect_matrix_degenerates(
+    monkeypatch: pytest.MonkeyPatch, delta: np.ndarray | None
+) -> None:
+    def degenerate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if delta is None:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return delta
+
+    tables = np.array([[[3.0, 1.0, 2.0], [1.0, 2.0, 2.0]], [[2.0, 2.0, 1.0], [2.0, 1.0, 3.0]],
+                       [[1.0, 3.0, 2.0], [3.0, 2.0, 1.0]]])
+    pearson = rao_scott_test(tables, 36).pearson
+    monkeypatch.setattr(np.linalg, "solve", degenerate)
+    result = rao_scott_test(tables, 36)
+    assert result.pearson == pearson and result.clusters == 3
+    assert np.isnan(result.statistic) and np.isnan(result.df_num) and np.isnan(result.p_value)
+    assert result.mean_deff == 0.0
