@@ -122,10 +122,41 @@ def _child(element: ET.Element, local: str) -> ET.Element | None:
     return found[0] if found else None
 
 
+# An XML declaration's encoding, when it names one (the declaration must open the document).
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+# Encodings in which "<!DOCTYPE" can only be written as those ASCII bytes.
+_ASCII_SUPERSETS = {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1", b"latin1"}
+
+
+def _without_dtd(xml: bytes) -> bool:
+    """True when the document surely declares no DTD: ASCII-compatible and no "<!DOCTYPE" in it.
+
+    Entities (and with them entity expansion and external resources) can only be declared in a
+    DTD, so such a document gives defusedxml nothing to refuse. Anything else (UTF-16, another
+    declared encoding, a "<!DOCTYPE" anywhere, even in a comment) goes through defusedxml.
+    """
+    head = xml.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if not head.startswith(b"<") or b"<!DOCTYPE" in xml:
+        return False
+    if not head.startswith(b"<?xml"):
+        return True
+    declaration = head[: head.find(b"?>") + 2] if b"?>" in head[:512] else b""
+    if not declaration:
+        return False
+    found = _DECLARED_ENCODING.match(declaration)
+    if found is None:
+        return b"encoding" not in declaration
+    return found.group(1).lower() in _ASCII_SUPERSETS
+
+
 def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
     """The root element; entity declarations and malformed XML raise InputError."""
     prefix = f"{member}: " if member else ""
     try:
+        if _without_dtd(xml):
+            # Nothing for defusedxml to refuse: expat's C tree builder (defusedxml parses through
+            # the pure-Python one, a Python call per element: most of reading a large project).
+            return ET.fromstring(xml)
         # No DTD at all: REFI-QDA files have none, and a DTD is how entity and DTD attacks start.
         return SafeET.fromstring(xml, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
@@ -293,6 +324,8 @@ def _guid(raw: str, place: str, problems: _Problems) -> str:
     Project.xsd's GUIDType allows upper and lower case, with or without braces: those are
     valid and read without a note.
     """
+    if CANONICAL_GUID_PATTERN.fullmatch(raw):
+        return raw  # the form the tables hold, valid as it is (the common case)
     canonical = canonical_guid(raw)
     if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
         problems.deviation(place, "GUIDs must be 8-4-4-4-12 hexadecimal", f"got {raw!r}")
