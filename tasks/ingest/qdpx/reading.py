@@ -101,9 +101,17 @@ class _Problems:
         return tuple(out + self.notes)
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
     """A tag without its namespace."""
-    return tag.rpartition("}")[2]
+    local = _LOCAL_NAMES.get(tag)
+    if local is None:
+        local = tag.rpartition("}")[2]
+        if len(_LOCAL_NAMES) < 4096:  # a project uses a few dozen tags; a hostile one is not cached
+            _LOCAL_NAMES[tag] = local
+    return local
 
 
 def _namespace(tag: str) -> str:
@@ -660,7 +668,8 @@ class _ProjectReader:
                 {"guid": guid, "name": name, "text": text, "plain_text_path": member}
             )
         for j, selection in enumerate(_children(element, "PlainTextSelection"), 1):
-            self._selection(selection, f"{xpath}/PlainTextSelection[{j}]", guid, name, text)
+            if not self._plain_selection(selection, guid, text):
+                self._selection(selection, f"{xpath}/PlainTextSelection[{j}]", guid, name, text)
         whole = len(_children(element, "Coding"))
         if whole:
             self.counts["codings of whole text sources (no selection; skipped)"] += whole
@@ -769,6 +778,41 @@ class _ProjectReader:
         if raw.startswith(b"\xef\xbb\xbf"):
             self.counts["source texts starting with a UTF-8 byte-order mark (mark removed)"] += 1
         return decoded.text
+
+    def _plain_selection(self, element: ET.Element, source_guid: str | None, text: str | None) -> bool:
+        """Read a selection that breaks no rule and needs no note; False (nothing done) otherwise.
+
+        The common case of a large project, without building the places _selection names in
+        its errors; any other selection is left to _selection, which reports it as before.
+        """
+        canonical, users = CANONICAL_GUID_PATTERN.fullmatch, self.user_guids
+        guid = element.get("guid")
+        if guid is None or not canonical(guid) or guid in self.selection_guids or source_guid is None or text is None:
+            return False
+        try:
+            start, end = int(element.get("startPosition", "").strip()), int(element.get("endPosition", "").strip())
+        except ValueError:
+            return False
+        selection_user = element.get("creatingUser")
+        if not 0 <= start <= end <= len(text) or (selection_user is not None and selection_user not in users):
+            return False  # a known user GUID is canonical: the tables hold only those
+        rows = []
+        for child in element:
+            if not isinstance(child.tag, str) or _local(child.tag) != "Coding":
+                continue
+            coding_guid, user = child.get("guid"), child.get("creatingUser")
+            ref = child[0] if len(child) else None
+            code = ref.get("targetGUID") if ref is not None and isinstance(ref.tag, str) and _local(ref.tag) == "CodeRef" else None
+            if (coding_guid is None or not canonical(coding_guid) or code is None or code not in self.code_guids
+                    or (user is not None and user not in users)):
+                return False
+            rows.append({"guid": guid, "source_guid": source_guid, "start": start, "end": end,
+                         "code_guid": code, "user_guid": user or selection_user, "text": text[start:end]})
+        if not rows:
+            return False  # counted as a selection without a Coding by _selection
+        self.selection_guids.add(guid)
+        self.rows["selections"].extend(rows)
+        return True
 
     def _selection(
         self,

@@ -14,7 +14,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -141,9 +141,9 @@ def _variable_value(parent: ET.Element, name: str, value: str) -> None:
 
 def _project_element(
     project: QdaProject, check: _WriteCheck, *, fast_sources: bool = True
-) -> tuple[ET.Element, dict[str, str], str | None]:
+) -> tuple[ET.Element, dict[str, str], pl.Series | None]:
     """The <Project> element in schema order, each source's text by GUID, and the serialised
-    <Sources> block when it was written directly (see _sources_xml; else the element holds it)."""
+    <TextSource> elements when written directly (see _sources_xml; else the element holds them)."""
     root = ET.Element(
         "Project", {"xmlns": PROJECT_NAMESPACE, "name": project.name, "origin": "studyflow"}
     )
@@ -212,7 +212,7 @@ def _project_element(
 
     fast = _sources_xml(project, source_guids, code_guids, user_guids) if fast_sources else None
     if fast is not None:
-        # _write_qdpx puts the block in place of this placeholder once the rest is serialised.
+        # _write_qdpx streams the sources in place of this placeholder once the rest is serialised.
         if fast[1]:
             ET.SubElement(root, "Sources").text = _SOURCES_PLACEHOLDER
         _set_elements(root, project, set(source_guids), code_guids, check)
@@ -275,8 +275,8 @@ def _all_guids(frame: pl.DataFrame, column: str, *, nullable: bool = False) -> b
 
 def _sources_xml(
     project: QdaProject, source_guids: list[str], code_guids: set[str], user_guids: set[str]
-) -> tuple[str, dict[str, str]] | None:
-    """The serialised <Sources> element (as ElementTree would indent and write it) and the texts.
+) -> tuple[pl.Series, dict[str, str]] | None:
+    """Each <TextSource> serialised (as ElementTree would indent and write it), and the texts.
 
     Written with polars, a string per selection rather than four elements per coding, for a
     project that passes every check _project_element makes of sources, their variables and
@@ -325,6 +325,7 @@ def _sources_xml(
         ).alias("xml")
     )
     one_user = (pl.col("user_guid").n_unique() == 1) & (pl.col("user_guid").null_count() == 0)
+    del coding_guids
     spans = (
         codings.sort("source_guid", "guid", "code_guid")
         .group_by("source_guid", "guid", maintain_order=True)
@@ -339,6 +340,7 @@ def _sources_xml(
         ).alias("xml"))
         .group_by("source_guid", maintain_order=True).agg(pl.col("xml").str.join("").alias("spans"))
     )
+    del codings  # a national project's strings are large: each stage is dropped once used
     variable_guids = {n: stable_guid("variable", n) for n in values.get_column("name").unique().to_list()}
     value = _escaped(pl.col("value").fill_null(""), attribute=False)
     variables = values.select(
@@ -365,9 +367,16 @@ def _sources_xml(
                 pl.concat_str(pl.lit(">"), children, pl.lit("\n    </TextSource>"))),
         ).alias("xml"))
     )
-    block = "<Sources>" + "".join(elements.get_column("xml").to_list()) + "\n  </Sources>"
     texts = dict(zip(source_guids, sources.get_column("text").to_list(), strict=True))
-    return block, texts
+    return elements.get_column("xml"), texts
+
+
+def _qde_chunks(head: bytes, sources: pl.Series, tail: bytes, rows: int = 2000) -> Iterator[bytes]:
+    """project.qde in pieces: the serialised rest around <Sources>, the sources a few at a time."""
+    yield head + b"<Sources>"
+    for start in range(0, sources.len(), rows):
+        yield "".join(sources.slice(start, rows).to_list()).encode("utf-8")
+    yield b"\n  </Sources>" + tail
 
 
 def _set_elements(
@@ -471,8 +480,8 @@ def _selection_elements(
             ET.SubElement(coding, "CodeRef", {"targetGUID": code})
 
 
-def _deterministic_zip(members: Mapping[str, bytes]) -> bytes:
-    """A deflated zip of the members in name order, with a fixed date and mode."""
+def _deterministic_zip(members: Mapping[str, bytes | Iterable[bytes]]) -> bytes:
+    """A deflated zip of the members (bytes, or pieces of them) in name order, with a fixed date and mode."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(members):
@@ -481,7 +490,16 @@ def _deterministic_zip(members: Mapping[str, bytes]) -> bytes:
             # Fixed "made on Unix, mode 0644" so output does not depend on the writing platform.
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            archive.writestr(info, members[name], compresslevel=9)
+            data = members[name]
+            if isinstance(data, bytes):
+                archive.writestr(info, data, compresslevel=9)
+                continue
+            # What writestr does, piece by piece: zlib's stream does not depend on how its input
+            # is cut, and the header is rewritten with the sizes and CRC once the member is done.
+            info._compresslevel = 9  # type: ignore[attr-defined]
+            with archive.open(info, mode="w") as member:
+                for piece in data:
+                    member.write(piece)
     return buffer.getvalue()
 
 
@@ -496,9 +514,11 @@ def _write_qdpx(project: QdaProject, *, fast_sources: bool) -> bytes:
     root, texts, block = _project_element(project, check, fast_sources=fast_sources)
     check.done()
     xml = _serialise(root)
+    members: dict[str, bytes | Iterable[bytes]] = {"project.qde": xml}
     if block is not None and texts:
-        xml = xml.replace(f"<Sources>{_SOURCES_PLACEHOLDER}</Sources>".encode(), block.encode("utf-8"), 1)
-    members = {"project.qde": xml}
+        # Streamed into the zip: a national project.qde is hundreds of MB, never held whole.
+        head, tail = xml.split(f"<Sources>{_SOURCES_PLACEHOLDER}</Sources>".encode(), 1)
+        members["project.qde"] = _qde_chunks(head, block, tail)
     members.update({f"sources/{guid}.txt": text.encode("utf-8") for guid, text in texts.items()})
     return _deterministic_zip(members)
 
