@@ -85,21 +85,48 @@ def read_project(file: RawFile, inputs: QdaInputs, codebook: pl.DataFrame) -> Qd
     return replace(project, notes=(*project.notes, *segments.notes))
 
 
+def _known_series(known_sites: set[str] | pl.Series) -> pl.Series:
+    return known_sites if isinstance(known_sites, pl.Series) else pl.Series(sorted(known_sites), dtype=pl.String)
+
+
+def check_sites_of(
+    models: Sequence[CodedModel], files: Sequence[str], known_sites: set[str] | pl.Series, *, require_site: bool
+) -> list[CodedModel]:
+    """`check_sites` of each project (its file named) in one pass over all their sources.
+
+    The first project in order with a source at an unknown site raises where sites are
+    required; otherwise each such project gets its note. One membership test for the phase:
+    a national study checks thousands of projects against ~200k sites.
+    """
+    known = _known_series(known_sites)
+    sources = pl.concat(
+        [m.sources.select("source_id", "name", "site_id").with_columns(pl.lit(i, pl.Int64).alias("_project"))
+         for i, m in enumerate(models)],
+        how="vertical_relaxed",
+    ) if models else pl.DataFrame(schema={"source_id": pl.String, "name": pl.String, "site_id": pl.String,
+                                          "_project": pl.Int64})
+    unknown = sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(known.implode()))
+    if not unknown.height:
+        return list(models)
+    out = list(models)
+    for (i,), found in unknown.group_by("_project", maintain_order=True):
+        file = files[int(i)]  # type: ignore[call-overload]
+        if require_site:
+            row = found.row(0, named=True)
+            raise InputError(file, f"source {row['name']} ({row['source_id']})",
+                             "a source's site must be listed in the sites table",
+                             f"site {row['site_id']!r}; {found.height} source(s) in all")
+        sites = ", ".join(sorted(set(found.get_column("site_id").to_list())))
+        out[int(i)] = replace(out[int(i)], notes=(*out[int(i)].notes,  # type: ignore[call-overload]
+                                                    f"{file}: sites not in the sites table: {sites}"))
+    return out
+
+
 def check_sites(
     model: CodedModel, file: str, known_sites: set[str] | pl.Series, *, require_site: bool
 ) -> CodedModel:
     """A source at a site missing from the sites table: an error if sites are required, else a note."""
-    known = known_sites if isinstance(known_sites, pl.Series) else pl.Series(sorted(known_sites), dtype=pl.String)
-    unknown = model.sources.filter(pl.col("site_id").is_not_null() & ~pl.col("site_id").is_in(known.implode()))
-    if unknown.height and require_site:
-        row = unknown.row(0, named=True)
-        raise InputError(file, f"source {row['name']} ({row['source_id']})",
-                         "a source's site must be listed in the sites table",
-                         f"site {row['site_id']!r}; {unknown.height} source(s) in all")
-    if unknown.height:
-        sites = ", ".join(sorted(set(unknown.get_column("site_id").to_list())))
-        model = replace(model, notes=(*model.notes, f"{file}: sites not in the sites table: {sites}"))
-    return model
+    return check_sites_of([model], [file], known_sites, require_site=require_site)[0]
 
 
 def site_rule(inputs: QdaInputs, section: str, mapping: RawFile | None) -> SiteRule:
@@ -146,18 +173,26 @@ def load_projects(
     quarantined with the rule that failed; a phase left with no source fails with that reason.
     """
     rule = rule or SiteRule(inputs.site_from, inputs.site_pattern)
-    models = []
+    models: list[CodedModel] = []
     # Built once: a national study has ~200k sites and thousands of project files.
     known = pl.Series(sorted(known_sites), dtype=pl.String) if known_sites is not None else None
-    for file in files:
-        model = build_model(
-            read_project(file, inputs, codebook), codebook, file.original_name, inputs.source_variables,
-            site_variable=inputs.case_site_variable, key=key, require_case=require_case,
-            require_site=require_site, role_map=role_map(cfg), site_rule=rule,
-        )
-        if known is not None:
-            model = check_sites(model, file.original_name, known, require_site=require_site)
-        models.append(model)
+    names = [f.original_name for f in files]
+    roles = role_map(cfg)
+    try:
+        for file in files:
+            models.append(build_model(
+                read_project(file, inputs, codebook), codebook, file.original_name, inputs.source_variables,
+                site_variable=inputs.case_site_variable, key=key, require_case=require_case,
+                require_site=require_site, role_map=roles, site_rule=rule,
+            ))
+    except Exception:
+        # Projects are read in order and each is checked against the sites: an unknown site in
+        # an earlier project is the error to report, as when each was checked once read.
+        if known is not None and require_site:
+            check_sites_of(models, names, known, require_site=True)
+        raise
+    if known is not None:
+        models = check_sites_of(models, names, known, require_site=require_site)
     merged = combine(models, codebook)
     if merged.quarantined.height:
         # Quarantined rows are never published, but are kept as carefully: names in them redacted.

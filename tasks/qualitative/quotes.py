@@ -22,6 +22,7 @@ from tasks.redaction import (  # noqa: F401  (re-exported for the qualitative st
     PLACEHOLDER_PATTERN,
     PLACEHOLDERS,
     redact,
+    redact_all,
     redact_column,
     redaction_pattern,
 )
@@ -52,14 +53,10 @@ def redact_model(model: CodedModel, terms: Sequence[str] = ()) -> CodedModel:
     """
     # Participant codes quoted in a text (or a source name) become their pseudonyms.
     pattern = redaction_pattern(terms, model.identifiers)
-    ids: list[str] = []
-    texts: list[str] = []
-    span_rows: list[tuple[str, int, int, int]] = []
-    for source_id, text in model.sources.select("source_id", "text").iter_rows():
-        redacted, spans = redact(text or "", pattern, model.identifiers)
-        ids.append(source_id)
-        texts.append(redacted)
-        span_rows.extend((source_id, s, e, n) for s, e, n in spans)
+    ids = model.sources.get_column("source_id").to_list()
+    done = redact_all(model.sources.get_column("text").fill_null("").to_list(), pattern, model.identifiers)
+    texts = [text for text, _ in done]
+    span_rows = [(source_id, s, e, n) for source_id, (_, spans) in zip(ids, done, strict=True) for s, e, n in spans]
     new_text = pl.DataFrame({"source_id": ids, "new_text": texts}, schema={"source_id": pl.String, "new_text": pl.String})
     sources = (
         model.sources.join(new_text, on="source_id", how="left")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -145,6 +146,8 @@ def canonical_guid(value: str | uuid.UUID) -> str:
     """GUID in lower-case 8-4-4-4-12 form without braces; non-UUID text is only trimmed and lower-cased."""
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, str) and CANONICAL_GUID_PATTERN.fullmatch(value):
+        return value  # already canonical (the common case): no UUID to build
     text = str(value).strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1].strip()
@@ -154,9 +157,20 @@ def canonical_guid(value: str | uuid.UUID) -> str:
         return text.lower()
 
 
+# uuid5 is SHA-1 of the namespace's bytes then the name: the namespace's state is hashed once.
+_NAMESPACE_SHA1 = hashlib.sha1(_STUDYFLOW_GUID_NAMESPACE.bytes, usedforsecurity=False)
+# RFC 4122 variant: the top two bits of the clock_seq_hi byte become 10 (its first hex digit 8-b).
+_VARIANT_DIGIT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+
+
 def stable_guid(*parts: str) -> str:
     """A GUID derived only from the given strings (uuid5), for reproducible generated projects."""
-    return str(uuid.uuid5(_STUDYFLOW_GUID_NAMESPACE, "\x1f".join(parts)))
+    # The same value as str(uuid.uuid5(namespace, name)), without building a UUID object: a
+    # written project derives one per coding (a million at national scale).
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update("\x1f".join(parts).encode("utf-8"))
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def derive_code_paths(rows: list[dict[str, Any]]) -> list[str]:

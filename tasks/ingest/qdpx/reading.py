@@ -101,9 +101,17 @@ class _Problems:
         return tuple(out + self.notes)
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
     """A tag without its namespace."""
-    return tag.rpartition("}")[2]
+    local = _LOCAL_NAMES.get(tag)
+    if local is None:
+        local = tag.rpartition("}")[2]
+        if len(_LOCAL_NAMES) < 4096:  # a project uses a few dozen tags; a hostile one is not cached
+            _LOCAL_NAMES[tag] = local
+    return local
 
 
 def _namespace(tag: str) -> str:
@@ -122,10 +130,41 @@ def _child(element: ET.Element, local: str) -> ET.Element | None:
     return found[0] if found else None
 
 
+# An XML declaration's encoding, when it names one (the declaration must open the document).
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+# Encodings in which "<!DOCTYPE" can only be written as those ASCII bytes.
+_ASCII_SUPERSETS = {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1", b"latin1"}
+
+
+def _without_dtd(xml: bytes) -> bool:
+    """True when the document surely declares no DTD: ASCII-compatible and no "<!DOCTYPE" in it.
+
+    Entities (and with them entity expansion and external resources) can only be declared in a
+    DTD, so such a document gives defusedxml nothing to refuse. Anything else (UTF-16, another
+    declared encoding, a "<!DOCTYPE" anywhere, even in a comment) goes through defusedxml.
+    """
+    head = xml.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if not head.startswith(b"<") or b"<!DOCTYPE" in xml:
+        return False
+    if not head.startswith(b"<?xml"):
+        return True
+    declaration = head[: head.find(b"?>") + 2] if b"?>" in head[:512] else b""
+    if not declaration:
+        return False
+    found = _DECLARED_ENCODING.match(declaration)
+    if found is None:
+        return b"encoding" not in declaration
+    return found.group(1).lower() in _ASCII_SUPERSETS
+
+
 def _parse_xml(xml: bytes, file: str, member: str | None) -> ET.Element:
     """The root element; entity declarations and malformed XML raise InputError."""
     prefix = f"{member}: " if member else ""
     try:
+        if _without_dtd(xml):
+            # Nothing for defusedxml to refuse: expat's C tree builder (defusedxml parses through
+            # the pure-Python one, a Python call per element: most of reading a large project).
+            return ET.fromstring(xml)
         # No DTD at all: REFI-QDA files have none, and a DTD is how entity and DTD attacks start.
         return SafeET.fromstring(xml, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
@@ -293,6 +332,8 @@ def _guid(raw: str, place: str, problems: _Problems) -> str:
     Project.xsd's GUIDType allows upper and lower case, with or without braces: those are
     valid and read without a note.
     """
+    if CANONICAL_GUID_PATTERN.fullmatch(raw):
+        return raw  # the form the tables hold, valid as it is (the common case)
     canonical = canonical_guid(raw)
     if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
         problems.deviation(place, "GUIDs must be 8-4-4-4-12 hexadecimal", f"got {raw!r}")
@@ -627,7 +668,8 @@ class _ProjectReader:
                 {"guid": guid, "name": name, "text": text, "plain_text_path": member}
             )
         for j, selection in enumerate(_children(element, "PlainTextSelection"), 1):
-            self._selection(selection, f"{xpath}/PlainTextSelection[{j}]", guid, name, text)
+            if not self._plain_selection(selection, guid, text):
+                self._selection(selection, f"{xpath}/PlainTextSelection[{j}]", guid, name, text)
         whole = len(_children(element, "Coding"))
         if whole:
             self.counts["codings of whole text sources (no selection; skipped)"] += whole
@@ -736,6 +778,41 @@ class _ProjectReader:
         if raw.startswith(b"\xef\xbb\xbf"):
             self.counts["source texts starting with a UTF-8 byte-order mark (mark removed)"] += 1
         return decoded.text
+
+    def _plain_selection(self, element: ET.Element, source_guid: str | None, text: str | None) -> bool:
+        """Read a selection that breaks no rule and needs no note; False (nothing done) otherwise.
+
+        The common case of a large project, without building the places _selection names in
+        its errors; any other selection is left to _selection, which reports it as before.
+        """
+        canonical, users = CANONICAL_GUID_PATTERN.fullmatch, self.user_guids
+        guid = element.get("guid")
+        if guid is None or not canonical(guid) or guid in self.selection_guids or source_guid is None or text is None:
+            return False
+        try:
+            start, end = int(element.get("startPosition", "").strip()), int(element.get("endPosition", "").strip())
+        except ValueError:
+            return False
+        selection_user = element.get("creatingUser")
+        if not 0 <= start <= end <= len(text) or (selection_user is not None and selection_user not in users):
+            return False  # a known user GUID is canonical: the tables hold only those
+        rows = []
+        for child in element:
+            if not isinstance(child.tag, str) or _local(child.tag) != "Coding":
+                continue
+            coding_guid, user = child.get("guid"), child.get("creatingUser")
+            ref = child[0] if len(child) else None
+            code = ref.get("targetGUID") if ref is not None and isinstance(ref.tag, str) and _local(ref.tag) == "CodeRef" else None
+            if (coding_guid is None or not canonical(coding_guid) or code is None or code not in self.code_guids
+                    or (user is not None and user not in users)):
+                return False
+            rows.append({"guid": guid, "source_guid": source_guid, "start": start, "end": end,
+                         "code_guid": code, "user_guid": user or selection_user, "text": text[start:end]})
+        if not rows:
+            return False  # counted as a selection without a Coding by _selection
+        self.selection_guids.add(guid)
+        self.rows["selections"].extend(rows)
+        return True
 
     def _selection(
         self,

@@ -14,7 +14,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -51,6 +51,8 @@ class _WriteCheck:
 
     def guid(self, value: Any, place: str) -> str:
         """The GUID in canonical form, recording a failure when it is not a UUID."""
+        if isinstance(value, str) and CANONICAL_GUID_PATTERN.fullmatch(value):
+            return value  # already canonical (the common case)
         canonical = canonical_guid(value) if value is not None else ""
         if not CANONICAL_GUID_PATTERN.fullmatch(canonical):
             self.fail(place, "GUIDs must be UUIDs (8-4-4-4-12 hexadecimal)", f"got {value!r}")
@@ -137,8 +139,11 @@ def _variable_value(parent: ET.Element, name: str, value: str) -> None:
     ET.SubElement(element, "TextValue").text = value
 
 
-def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Element, dict[str, str]]:
-    """The <Project> element in schema order, and each source's text by GUID."""
+def _project_element(
+    project: QdaProject, check: _WriteCheck, *, fast_sources: bool = True
+) -> tuple[ET.Element, dict[str, str], pl.Series | None]:
+    """The <Project> element in schema order, each source's text by GUID, and the serialised
+    <TextSource> elements when written directly (see _sources_xml; else the element holds them)."""
     root = ET.Element(
         "Project", {"xmlns": PROJECT_NAMESPACE, "name": project.name, "origin": "studyflow"}
     )
@@ -205,6 +210,13 @@ def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Elemen
     if cases:
         ET.SubElement(root, "Cases").extend(cases)
 
+    fast = _sources_xml(project, source_guids, code_guids, user_guids) if fast_sources else None
+    if fast is not None:
+        # _write_qdpx streams the sources in place of this placeholder once the rest is serialised.
+        if fast[1]:
+            ET.SubElement(root, "Sources").text = _SOURCES_PLACEHOLDER
+        _set_elements(root, project, set(source_guids), code_guids, check)
+        return root, fast[1], fast[0]
     source_values = _grouped(project.source_variables, "source_guid", check)
     selections = _grouped(project.selections, "source_guid", check)
     texts: dict[str, str] = {}
@@ -234,7 +246,137 @@ def _project_element(project: QdaProject, check: _WriteCheck) -> tuple[ET.Elemen
     if sources:
         ET.SubElement(root, "Sources").extend(sources)
     _set_elements(root, project, set(source_guids), code_guids, check)
-    return root, texts
+    return root, texts, None
+
+
+# Stands for the <Sources> block while the rest of the project is serialised by ElementTree: no
+# text of a writable project holds a NUL (XML 1.0 cannot carry it), so it cannot clash.
+_SOURCES_PLACEHOLDER = "\x00studyflow-sources\x00"
+# _XML_ILLEGAL for polars' regex engine.
+_XML_ILLEGAL_POLARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+_GUID_POLARS = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def _escaped(text: pl.Expr, *, attribute: bool) -> pl.Expr:
+    """ElementTree's escaping of text (&, <, >) or of an attribute value (also ", CR, LF, tab)."""
+    pairs = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")]
+    if attribute:
+        pairs += [('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")]
+    for char, entity in pairs:  # in ElementTree's order: "&" first
+        text = text.str.replace_all(char, entity, literal=True)
+    return text
+
+
+def _all_guids(frame: pl.DataFrame, column: str, *, nullable: bool = False) -> bool:
+    """Every value of the column a canonical GUID (nulls allowed when nullable)."""
+    ok = pl.col(column).str.contains(_GUID_POLARS)
+    return bool(frame.select((ok | pl.col(column).is_null()) if nullable else ok.fill_null(False)).to_series().all())
+
+
+def _sources_xml(
+    project: QdaProject, source_guids: list[str], code_guids: set[str], user_guids: set[str]
+) -> tuple[pl.Series, dict[str, str]] | None:
+    """Each <TextSource> serialised (as ElementTree would indent and write it), and the texts.
+
+    Written with polars, a string per selection rather than four elements per coding, for a
+    project that passes every check _project_element makes of sources, their variables and
+    selections; None for any other project, which then takes the element-by-element path (and
+    gets its errors from it, exactly as before).
+    """
+    sources, values, selections = project.sources, project.source_variables, project.selections
+    if len(set(source_guids)) != len(source_guids) or not _all_guids(sources, "guid"):
+        return None
+    if sources.select(pl.col("text").is_null().any() | pl.col("name").str.contains(_XML_ILLEGAL_POLARS).any()).item():
+        return None
+    known = pl.DataFrame({"source_guid": source_guids}, schema={"source_guid": pl.String})
+    lengths = sources.select(pl.col("guid").alias("source_guid"), pl.col("text").str.len_chars().alias("length"))
+    if not (_all_guids(values, "source_guid") and values.join(known, on="source_guid", how="anti").is_empty()):
+        return None
+    if values.select(pl.col("value").str.contains(_XML_ILLEGAL_POLARS).any()).item():
+        return None
+    if not all(_all_guids(selections, c) for c in ("guid", "source_guid", "code_guid")):
+        return None
+    if not _all_guids(selections, "user_guid", nullable=True):
+        return None
+    codes = pl.DataFrame({"code_guid": sorted(code_guids)}, schema={"code_guid": pl.String})
+    users = pl.DataFrame({"user_guid": sorted(user_guids)}, schema={"user_guid": pl.String})
+    checked = selections.join(lengths, on="source_guid", how="left")
+    problems = checked.select(
+        pl.col("length").is_null().any()  # a selection of an unknown source
+        | pl.col("start").is_null().any() | pl.col("end").is_null().any()
+        | ~((pl.col("start") >= 0) & (pl.col("start") <= pl.col("end")) & (pl.col("end") <= pl.col("length"))).all()
+        | (pl.col("start").n_unique().over("source_guid", "guid") > 1).any()
+        | (pl.col("end").n_unique().over("source_guid", "guid") > 1).any()
+        | pl.struct("source_guid", "guid", "code_guid").is_duplicated().any()
+    ).item()
+    if problems or not selections.join(codes, on="code_guid", how="anti").is_empty():
+        return None
+    if not selections.drop_nulls("user_guid").join(users, on="user_guid", how="anti").is_empty():
+        return None
+
+    pairs = zip(selections.get_column("guid").to_list(), selections.get_column("code_guid").to_list(), strict=True)
+    coding_guids = pl.Series("coding_guid", [stable_guid("coding", g, c) for g, c in pairs], dtype=pl.String)
+    user_attr = pl.when(pl.col("user_guid").is_not_null()).then(
+        pl.concat_str(pl.lit(' creatingUser="'), pl.col("user_guid"), pl.lit('"'))).otherwise(pl.lit(""))
+    codings = selections.with_columns(coding_guids).with_columns(
+        pl.concat_str(
+            pl.lit('\n        <Coding guid="'), pl.col("coding_guid"), pl.lit('"'), user_attr,
+            pl.lit('>\n          <CodeRef targetGUID="'), pl.col("code_guid"), pl.lit('" />\n        </Coding>'),
+        ).alias("xml")
+    )
+    one_user = (pl.col("user_guid").n_unique() == 1) & (pl.col("user_guid").null_count() == 0)
+    del coding_guids
+    spans = (
+        codings.sort("source_guid", "guid", "code_guid")
+        .group_by("source_guid", "guid", maintain_order=True)
+        .agg(pl.col("start").first(), pl.col("end").first(), pl.col("xml").str.join(""),
+             pl.when(one_user).then(pl.col("user_guid").first()).alias("user_guid"))
+        .sort("source_guid", "start", "end", "guid")
+        .select("source_guid", pl.concat_str(
+            pl.lit('\n      <PlainTextSelection guid="'), pl.col("guid"),
+            pl.lit('" startPosition="'), pl.col("start").cast(pl.String),
+            pl.lit('" endPosition="'), pl.col("end").cast(pl.String), pl.lit('"'), user_attr, pl.lit(">"),
+            pl.col("xml"), pl.lit("\n      </PlainTextSelection>"),
+        ).alias("xml"))
+        .group_by("source_guid", maintain_order=True).agg(pl.col("xml").str.join("").alias("spans"))
+    )
+    del codings  # a national project's strings are large: each stage is dropped once used
+    variable_guids = {n: stable_guid("variable", n) for n in values.get_column("name").unique().to_list()}
+    value = _escaped(pl.col("value").fill_null(""), attribute=False)
+    variables = values.select(
+        "source_guid",
+        pl.concat_str(
+            pl.lit('\n      <VariableValue>\n        <VariableRef targetGUID="'),
+            pl.col("name").replace_strict(variable_guids, return_dtype=pl.String),
+            pl.lit('" />\n        '),
+            pl.when(value == "").then(pl.lit("<TextValue />")).otherwise(
+                pl.concat_str(pl.lit("<TextValue>"), value, pl.lit("</TextValue>"))),
+            pl.lit("\n      </VariableValue>"),
+        ).alias("xml"),
+    ).group_by("source_guid", maintain_order=True).agg(pl.col("xml").str.join("").alias("variables"))
+    children = pl.concat_str(pl.col("spans").fill_null(""), pl.col("variables").fill_null(""))
+    elements = (
+        sources.select(pl.col("guid").alias("source_guid"), "name")
+        .join(spans, on="source_guid", how="left", maintain_order="left")
+        .join(variables, on="source_guid", how="left", maintain_order="left")
+        .select(pl.concat_str(
+            pl.lit('\n    <TextSource guid="'), pl.col("source_guid"),
+            pl.lit('" name="'), _escaped(pl.col("name").fill_null(""), attribute=True),
+            pl.lit('" plainTextPath="internal://'), pl.col("source_guid"), pl.lit('.txt"'),
+            pl.when(children == "").then(pl.lit(" />")).otherwise(
+                pl.concat_str(pl.lit(">"), children, pl.lit("\n    </TextSource>"))),
+        ).alias("xml"))
+    )
+    texts = dict(zip(source_guids, sources.get_column("text").to_list(), strict=True))
+    return elements.get_column("xml"), texts
+
+
+def _qde_chunks(head: bytes, sources: pl.Series, tail: bytes, rows: int = 2000) -> Iterator[bytes]:
+    """project.qde in pieces: the serialised rest around <Sources>, the sources a few at a time."""
+    yield head + b"<Sources>"
+    for start in range(0, sources.len(), rows):
+        yield "".join(sources.slice(start, rows).to_list()).encode("utf-8")
+    yield b"\n  </Sources>" + tail
 
 
 def _set_elements(
@@ -338,8 +480,8 @@ def _selection_elements(
             ET.SubElement(coding, "CodeRef", {"targetGUID": code})
 
 
-def _deterministic_zip(members: Mapping[str, bytes]) -> bytes:
-    """A deflated zip of the members in name order, with a fixed date and mode."""
+def _deterministic_zip(members: Mapping[str, bytes | Iterable[bytes]]) -> bytes:
+    """A deflated zip of the members (bytes, or pieces of them) in name order, with a fixed date and mode."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(members):
@@ -348,16 +490,35 @@ def _deterministic_zip(members: Mapping[str, bytes]) -> bytes:
             # Fixed "made on Unix, mode 0644" so output does not depend on the writing platform.
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            archive.writestr(info, members[name], compresslevel=9)
+            data = members[name]
+            if isinstance(data, bytes):
+                archive.writestr(info, data, compresslevel=9)
+                continue
+            # What writestr does, piece by piece: zlib's stream does not depend on how its input
+            # is cut, and the header is rewritten with the sizes and CRC once the member is done.
+            info._compresslevel = 9  # type: ignore[attr-defined]
+            with archive.open(info, mode="w") as member:
+                for piece in data:
+                    member.write(piece)
     return buffer.getvalue()
 
 
 def write_qdpx(project: QdaProject) -> bytes:
     """Write a schema-valid, byte-for-byte reproducible .qdpx (texts under sources/<guid>.txt)."""
+    return _write_qdpx(project, fast_sources=True)
+
+
+def _write_qdpx(project: QdaProject, *, fast_sources: bool) -> bytes:
+    """write_qdpx; fast_sources=False writes <Sources> element by element (the tests compare)."""
     check = _WriteCheck(f"QdaProject {project.name!r}")
-    root, texts = _project_element(project, check)
+    root, texts, block = _project_element(project, check, fast_sources=fast_sources)
     check.done()
-    members = {"project.qde": _serialise(root)}
+    xml = _serialise(root)
+    members: dict[str, bytes | Iterable[bytes]] = {"project.qde": xml}
+    if block is not None and texts:
+        # Streamed into the zip: a national project.qde is hundreds of MB, never held whole.
+        head, tail = xml.split(f"<Sources>{_SOURCES_PLACEHOLDER}</Sources>".encode(), 1)
+        members["project.qde"] = _qde_chunks(head, block, tail)
     members.update({f"sources/{guid}.txt": text.encode("utf-8") for guid, text in texts.items()})
     return _deterministic_zip(members)
 

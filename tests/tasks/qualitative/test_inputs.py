@@ -14,6 +14,7 @@ from tasks.ingest.qdpx import write_qdc, write_qdpx
 from tasks.qualitative.inputs import (
     SITES_INPUT,
     check_sites,
+    check_sites_of,
     load_projects,
     notes_table,
     read_codebook,
@@ -72,3 +73,52 @@ def test_notes_are_redacted_before_they_are_kept() -> None:
     assert notes == ["file of [name]: 2 codings", "case [redacted] left out"]
     assert notes_table(notes).schema == pl.Schema({"note": pl.String})
     assert notes_table([]).height == 0
+
+
+def _at(model: CodedModel, sites: list[str | None], names: list[str] | None = None) -> CodedModel:
+    sources = model.sources.with_columns(pl.Series("site_id", sites, dtype=pl.String))
+    if names is not None:
+        sources = sources.with_columns(pl.Series("name", names))
+    return CodedModel(model.codebook, sources, model.segments, model.cases, notes=("read",))
+
+
+def test_sites_of_all_projects_are_checked_at_once_with_each_file_named() -> None:
+    base = CodedModel(tq.codebook(), tq.sources(), tq.segments(), tq.cases())
+    models = [_at(base, ["S1", "S1", None]), _at(base, ["S9", "S1", "Sé"]), _at(base, ["S1", "S2", "S9"])]
+    files = ["a.qdpx", "b.qdpx", "c.qdpx"]
+    checked = check_sites_of(models, files, {"S1", "S2"}, require_site=False)
+    assert checked[0] is models[0]
+    assert checked[1].notes == ("read", "b.qdpx: sites not in the sites table: S9, Sé")
+    assert checked[2].notes == ("read", "c.qdpx: sites not in the sites table: S9")
+    # The same notes as checking each project on its own.
+    assert [m.notes for m in checked] == [
+        check_sites(m, f, {"S1", "S2"}, require_site=False).notes for m, f in zip(models, files, strict=True)
+    ]
+    assert check_sites_of([], [], {"S1"}, require_site=True) == []
+
+
+def test_the_first_project_with_an_unknown_site_is_the_error_naming_its_first_source() -> None:
+    base = CodedModel(tq.codebook(), tq.sources(), tq.segments(), tq.cases())
+    models = [_at(base, ["S1", "S1", "S2"]), _at(base, ["S1", "S8", "S9"], ["one", "two", "three"]),
+              _at(base, ["S7", "S1", "S1"])]
+    with pytest.raises(InputError) as error:
+        check_sites_of(models, ["a.qdpx", "b.qdpx", "c.qdpx"], pl.Series(["S1", "S2"]), require_site=True)
+    assert error.value.file == "b.qdpx"
+    assert error.value.place == f"source two ({tq.gid('s2')})"
+    assert error.value.detail == "site 'S8'; 2 source(s) in all"
+
+
+def test_an_unknown_site_is_reported_before_a_later_project_fails_to_read(tmp_path: Path) -> None:
+    cfg = tq.study_config(tmp_path)
+    codebook = read_codebook(RawFile("qual.codebook", write_qdc(mini.project("cb", []).codes, "cb.qdc"), "cb.qdc"))
+    sources = mini.case_sources()
+    files = [RawFile("qual.cases.000", write_qdpx(mini.project("part 0", sources[:5])), "part0.qdpx"),
+             RawFile("qual.cases.001", b"not a zip", "broken.qdpx")]
+    with pytest.raises(InputError) as error:
+        load_projects(files, cfg.qualitative.case_studies, codebook, cfg, b"k", require_case=True,
+                      require_site=True, known_sites={"S03"})
+    assert error.value.file == "part0.qdpx" and error.value.rule == "a source's site must be listed in the sites table"
+    with pytest.raises(InputError) as error:
+        load_projects(files, cfg.qualitative.case_studies, codebook, cfg, b"k", require_case=True,
+                      require_site=True, known_sites={"S01", "S03", "S04", "S06"})
+    assert error.value.file == "broken.qdpx"
