@@ -151,6 +151,10 @@ _CACHED_PAGE_VIEW = {"module_name": _VIEWS, "class_name": "CachedJinjaPageView"}
 _CACHED_INDEX_VIEW = {"module_name": _VIEWS, "class_name": "CachedJinjaIndexPageView"}
 
 
+def _keep_in_memory() -> None:
+    """Stand-in for the ephemeral context's save of its own configuration (nothing reads it)."""
+
+
 def _context(docs_dir: Path) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -166,6 +170,10 @@ def _context(docs_dir: Path) -> Any:
         analytics_enabled=False,
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
+    # An ephemeral context keeps its configuration in memory, yet GX serialises all of it to YAML
+    # into an in-memory store after every added data source, asset and batch definition (a sixth
+    # of a demo gate); nothing reads that copy back, so this context skips writing it.
+    context._save_project_config = _keep_in_memory
     # show_how_to_buttons=False: no "how to" hints for GX users in a study's archived docs.
     site: dict[str, Any] = {
         "class_name": "SiteBuilder",
