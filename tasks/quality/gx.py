@@ -173,7 +173,7 @@ def _context(docs_dir: Path) -> Any:
     # An ephemeral context keeps its configuration in memory, yet GX serialises all of it to YAML
     # into an in-memory store after every added data source, asset and batch definition (a sixth
     # of a demo gate); nothing reads that copy back, so this context skips writing it.
-    context._save_project_config = _keep_in_memory
+    context._save_project_config = _keep_in_memory  # type: ignore[method-assign]
     # show_how_to_buttons=False: no "how to" hints for GX users in a study's archived docs.
     site: dict[str, Any] = {
         "class_name": "SiteBuilder",
