@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import re
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -14,6 +17,8 @@ from matplotlib.figure import Figure
 
 from tasks.survey import figures
 from tasks.survey.figures import _PNG_META, DPI, coverage_figure, freetext_figure
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _freetext() -> pl.DataFrame:
@@ -120,3 +125,11 @@ def test_render_leaves_global_matplotlib_settings_alone() -> None:
     png, svg = figures._render(fig)
     assert png.startswith(b"\x89PNG") and svg.startswith(b"<?xml")
     assert dict(matplotlib.rcParams) == before
+
+
+def test_importing_the_survey_steps_does_not_import_matplotlib() -> None:
+    code = (
+        "import sys, tasks.survey.steps, tasks.survey.figures; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
