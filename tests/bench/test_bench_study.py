@@ -41,6 +41,6 @@ def test_bench_survey_wave_scale_10(benchmark, scaled_study: Path, tmp_path: Pat
             store_url=str(tmp_path / "store"), run_id=f"bench-{next(counter)}",
             config_path=str(scaled_study), inputs=inputs,
         )
-        return len(run_wave_steps(ctx, wave).phase().outputs)
+        return len(run_wave_steps(ctx, wave).phase.outputs)
 
     assert benchmark.pedantic(run_wave, rounds=2, iterations=1) > 20
