@@ -23,7 +23,7 @@ from flows.slots import gather_arrivals_task, study_id_task, study_slot
 from schemas.manifest import Manifest, OutputRecord
 from tasks.context import RunContext
 from tasks.phase import PhaseResult
-from tasks.pipeline import phase_stages, phase_upstream
+from tasks.pipeline import load_steps, phase_stages, phase_upstream
 from tasks.quality.steps import quarantine_files_task
 from tasks.step import RunFacts
 from tasks.storage.steps import RunPlan, finalise_run_task, prepare_run_task, run_facts
@@ -66,6 +66,7 @@ def _run_phases(run: RunPlan, spec: str) -> tuple[dict[str, PhaseResult], dict[s
     with task_runner_for(spec) as runner:
         for stage in phase_stages():
             due = [p for p in stage if run.plan[p] == "run" and not _blocked(p, run, results)]
+            load_steps(due)  # here, before the phases' threads start (see load_steps)
             facts = run_facts(run, results, failures)
             futures: dict[str, PrefectFuture[Any]] = {
                 p: phase_task.submit(  # type: ignore[call-overload]

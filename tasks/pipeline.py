@@ -7,6 +7,7 @@ declarations.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from schemas.phases import PHASES, SURVEY_PHASES
@@ -38,6 +39,18 @@ def family_of(phase: str) -> str:
 def steps_of(phase: str) -> tuple[Step, ...]:
     """A phase's steps, in dependency order."""
     return _families()[family_of(phase)]
+
+
+def load_steps(phases: Iterable[str]) -> None:
+    """Import the step functions of these phases now, on the calling thread.
+
+    Step modules load when first needed, but never on the phases' own threads: two threads
+    importing modules that import each other (here pandera's and Great Expectations' shared
+    dependencies) make Python stop one of them with "deadlock detected by _ModuleLock".
+    """
+    for phase in phases:
+        for step in steps_of(phase):
+            step.fn  # noqa: B018 - resolving the reference imports its module
 
 
 def all_steps() -> tuple[Step, ...]:
