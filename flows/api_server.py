@@ -25,6 +25,10 @@ _PORT_TAKEN = 3
 APP_FACTORY = "prefect.server.api.server:create_app"
 
 
+# The URLs of the servers this process started and is connected to (see `is_embedded`).
+_embedded_urls: set[str] = set()
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -104,5 +108,15 @@ def connected(server: ApiServer | None, timeout: float) -> Iterator[None]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     url = server.wait_ready(timeout)
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        yield
+    _embedded_urls.add(url)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield
+    finally:
+        _embedded_urls.discard(url)
+
+
+def is_embedded(api_url: str | None) -> bool:
+    """Whether `api_url` is a server this process started: one whose in-memory leases die with it
+    and that runs no lease-expiry service."""
+    return api_url is not None and api_url in _embedded_urls

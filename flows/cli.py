@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.api_server import APP_FACTORY, ApiServer, connected
+from flows.processes import alive, command_line
 from schemas.phases import PHASES
 from tasks.storage.store import DEFAULT_STORE
 
@@ -152,23 +153,6 @@ def _servers_dir() -> Path:
     return Path(get_current_settings().home) / "studyflow-servers"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def reap_orphan_servers() -> list[int]:
     """End API servers left by `study` processes that died; returns their pids."""
     ended: list[int] = []
@@ -180,10 +164,10 @@ def reap_orphan_servers() -> list[int]:
         except (OSError, ValueError, KeyError, TypeError):
             record.unlink(missing_ok=True)
             continue
-        if _alive(owner) and owner != os.getpid():
+        if alive(owner) and owner != os.getpid():
             continue
         # Only a process that is still that server is ended (pids are reused).
-        if _alive(server) and _SERVER_MARK in _cmdline(server):
+        if alive(server) and _SERVER_MARK in command_line(server):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(server, signal.SIGTERM)
             ended.append(server)

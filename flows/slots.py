@@ -5,14 +5,24 @@ first use). A run that finds it taken waits in line (it is queued, never cancell
 one study started by schedules, arrivals or CI never plan against each other's half-published
 state. A run started by a data arrival first waits until the arrival window has passed, so the
 files of one burst are read by one run.
+
+A run on the API server its own `study` command started (the embedded default) also records
+itself as the slot's holder in Prefect's home folder. That server keeps the slot's lease in its
+memory and runs no lease-expiry service, so a run killed there (SIGINT, SIGTERM, SIGKILL) would
+hold the slot for good; the next run finds the record of a process that is gone and gives the
+slot back first. On a standing server the lease of a killed run expires (Prefect's repossessor).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -21,6 +31,8 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+from flows.api_server import is_embedded
+from flows.processes import same_process_alive, start_ticks
 from schemas.study_config import load_study_config
 
 # A waiting run re-asks for the slot this often; a run may wait up to a day behind others.
@@ -45,12 +57,84 @@ def ensure_study_slot(study_id: str) -> str:
     return name
 
 
+def _holder_record(name: str) -> Path:
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home) / "studyflow-slots" / f"{name}.json"
+
+
+def _write_holder(record: Path) -> None:
+    # Written whole, then renamed: a run reading it meanwhile never sees half a record (which it
+    # would take for an abandoned one).
+    record.parent.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    staged = record.with_name(f"{record.name}.{pid}.tmp")
+    staged.write_text(json.dumps({"pid": pid, "start_ticks": start_ticks(pid)}))
+    staged.replace(record)
+
+
+def _on_embedded_server() -> bool:
+    from prefect.settings import get_current_settings
+
+    return is_embedded(get_current_settings().api.url)
+
+
+def reclaim_abandoned_slot(name: str) -> int | None:
+    """Give back the slot a killed run left taken on this embedded server; the dead holder's pid."""
+    record = _holder_record(name)
+    try:
+        holder = json.loads(record.read_text())
+        pid, ticks = int(holder["pid"]), holder.get("start_ticks")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        pid, ticks = -1, None  # an unreadable record names no live run
+    if pid > 0 and same_process_alive(pid, ticks):
+        return None
+    # Only the run that moves the record aside gives the slot back: two runs starting together
+    # must not each release one (the second release would free the first one's new slot).
+    claimed = record.with_name(f"{record.name}.{os.getpid()}.reclaimed")
+    try:
+        record.rename(claimed)
+    except FileNotFoundError:
+        return None
+    try:
+        # Held since the holder wrote its record (Prefect keeps an average occupancy per limit).
+        held = max(time.time() - claimed.stat().st_mtime, 1.0)
+        with get_client(sync_client=True) as client:
+            if client.read_global_concurrency_limit_by_name(name).active_slots > 0:
+                client.release_concurrency_slots(names=[name], slots=1, occupancy_seconds=held)
+    finally:
+        claimed.unlink(missing_ok=True)
+    _log().warning("run slot %s was still held by process %s, which has ended: released it", name, pid)
+    return pid
+
+
 @contextmanager
 def study_slot(study_id: str) -> Iterator[None]:
     """Hold the study's run slot for the body; other runs of the study wait in line."""
     name = ensure_study_slot(study_id)
+    embedded = _on_embedded_server()
+    if embedded:
+        reclaim_abandoned_slot(name)
     with concurrency(name, occupy=1, strict=True, timeout_seconds=SLOT_TIMEOUT_SECONDS):
-        yield
+        record = _holder_record(name)
+        if embedded:
+            _write_holder(record)
+        try:
+            yield
+        finally:
+            if embedded:
+                record.unlink(missing_ok=True)
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 @task(name="study-id", cache_policy=NO_CACHE)

@@ -275,3 +275,29 @@ def test_a_cli_killed_with_sigkill_leaves_no_server_after_the_next_start(
     out, _ = nxt.communicate(timeout=120)
     assert nxt.returncode == 0, out
     assert _gone(server), f"orphan API server {server} survived the next start"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_a_run_killed_while_holding_the_study_slot_does_not_block_the_next(
+    demo_study: Path, tmp_path: Path, cli_env: dict[str, str], sig: int
+) -> None:
+    home, store = tmp_path / "prefect-home", str(tmp_path / "store")
+    proc = _study_cli("run", "--config", str(demo_study), "--store", store, env=cli_env)
+    deadline = time.monotonic() + 300
+    while not list((home / "studyflow-slots").glob("*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run never took the study slot"
+        time.sleep(0.2)
+    holder = json.loads(next((home / "studyflow-slots").glob("*.json")).read_text())["pid"]
+    assert holder == proc.pid
+    proc.send_signal(sig)
+    proc.wait(timeout=120)  # not communicate(): after SIGKILL the orphaned server keeps stdout open
+    assert proc.stdout is not None
+    proc.stdout.close()
+    # The embedded server kept the slot's lease in memory and is gone: without the holder record
+    # the next run would wait for the slot for a day.
+    nxt = _study_cli("run", "--config", str(demo_study), "--store", store, "--phase", "scoping", env=cli_env)
+    out, _ = nxt.communicate(timeout=600)
+    assert nxt.returncode == 0, out
+    assert f"was still held by process {holder}, which has ended: released it" in out
+    assert not list((home / "studyflow-slots").iterdir())
