@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.api_server import APP_FACTORY, ApiServer, connected
-from flows.processes import alive, command_line
+from flows.processes import alive, command_line, same_process_alive, start_ticks
 from schemas.phases import PHASES
 from tasks.storage.store import DEFAULT_STORE
 
@@ -175,6 +175,35 @@ def reap_orphan_servers() -> list[int]:
     return ended
 
 
+def _standing_record() -> Path:
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home) / "studyflow-server.json"
+
+
+def standing_server() -> str | None:
+    """The API URL of a `study server` started on this Prefect home that still answers, else None."""
+    import httpx
+
+    record = _standing_record()
+    try:
+        info = json.loads(record.read_text())
+        pid, api, ticks = int(info["pid"]), str(info["api"]), info.get("start_ticks")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        record.unlink(missing_ok=True)
+        return None
+    if not same_process_alive(pid, ticks):
+        record.unlink(missing_ok=True)  # that server has ended
+        return None
+    try:
+        answers = httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        answers = False
+    return api if answers else None
+
+
 def _startup_timeout() -> float:
     from prefect.settings import get_current_settings
 
@@ -199,13 +228,24 @@ def ephemeral_api() -> Iterator[ApiServer | None]:
     """A local Prefect API server for this command, launched now and ended with it (also on
     SIGINT/SIGTERM); `connected(server, …)` waits for it and points Prefect at it.
 
-    Yields None when PREFECT_API_URL names a server (nothing is started).
+    Yields None when PREFECT_API_URL names a server, or a `study server` started on this Prefect
+    home answers (nothing is started; the run uses that server).
     """
     from prefect.settings import get_current_settings
 
     reap_orphan_servers()
     if get_current_settings().api.url:
         yield None
+        return
+    standing = standing_server()
+    if standing is not None:
+        # Runs are recorded where the researcher is watching, and no server starts (≈6 s saved).
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        console.print(f"Using the Prefect server at {standing} (`study server` on this Prefect home)",
+                      markup=False, soft_wrap=True, crop=False, highlight=False)
+        with temporary_settings(updates={PREFECT_API_URL: standing}):
+            yield None
         return
     server = ApiServer()
     record = _servers_dir() / f"{os.getpid()}.json"
@@ -488,10 +528,16 @@ def server(
     if prefect is None:
         _error("the `prefect` command was not found next to this Python or on PATH")
         raise typer.Exit(2)
+    # `study` commands on this Prefect home find the server by this record (the pid stays the
+    # server's across the exec below) and use it instead of starting their own.
+    record = _standing_record()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"pid": os.getpid(), "api": api, "start_ticks": start_ticks(os.getpid())}))
     for line in (
         f"Prefect UI:  {ui}",
         f"Prefect API: {api}",
-        "In the shell that runs studies, point them at this server:",
+        "`study` commands on this Prefect home record their runs here by themselves; for",
+        "Prefect's own CLI, or on another Prefect home, point them at this server:",
         f"export PREFECT_API_URL={api}",
     ):
         console.print(line, markup=False, soft_wrap=True, overflow="ignore", crop=False, highlight=False)

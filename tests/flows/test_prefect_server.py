@@ -89,3 +89,51 @@ def test_cli_run_is_recorded_by_the_server(prefect_server: dict[str, str], demo_
     quality = [a for a in artifacts if a.key and a.key.endswith("survey-w1-quality")]
     assert quality and quality[0].type == "table"
     assert "survey.role_mix_within_tolerance" in str(quality[0].data)
+
+
+def test_a_study_server_on_the_same_prefect_home_is_found_and_used(
+    demo_study: Path, tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    home, port, store = tmp_path / "home", free_port(), str(tmp_path / "store")
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_UI_ENABLED="false")
+    log = (tmp_path / "server.log").open("wb")  # noqa: SIM115 - closed after the server stops
+    server = subprocess.Popen([str(BIN / "study"), "server", "--port", str(port)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(api + "/health", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+                time.sleep(0.5)
+        scoping = [str(BIN / "study"), "run", "--config", str(demo_study), "--store", store, "--phase", "scoping"]
+        used = subprocess.run(scoping, env=env, capture_output=True, text=True, timeout=600)
+        assert used.returncode == 0, used.stdout[-3000:] + used.stderr[-3000:]
+        assert f"Using the Prefect server at {api} (`study server` on this Prefect home)" in used.stdout
+        assert not (home / "studyflow-servers").exists()  # no embedded server was started
+
+        async def flow_names() -> list[str]:
+            from prefect.client.orchestration import get_client
+
+            async with get_client() as client:
+                return [r.name for r in await client.read_flow_runs()]
+
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: api}):
+            names = asyncio.run(flow_names())
+        assert sum(n.startswith("study-") for n in names) == 1
+        assert sum(n.startswith("scoping-") for n in names) == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    # The server has ended: the next command starts its own, and forgets the stale record.
+    after = subprocess.run(scoping, env=env, capture_output=True, text=True, timeout=600)
+    assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-3000:]
+    assert "Using the Prefect server" not in after.stdout
+    assert not (home / "studyflow-server.json").exists()
