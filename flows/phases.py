@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import Flow, flow
+from prefect.context import TagsContext
 
 from flows.artifacts import publish_phase_artifacts
 from flows.steps import run_steps
@@ -96,8 +97,11 @@ def _phase(
     records: dict[str, OutputRecord] = _plain(upstream)
     facts: RunFacts | None = _plain(run)
     warm_gate_imports()
-    results = run_steps(context, steps_of(phase), wave, records, facts)
-    result = quality_gate_task(context, phase_result(phase, results, context.run_id))
+    # The phase's tags (phase:, study:) label this flow run; its task runs go untagged, since
+    # Prefect asks the API for tag concurrency slots before every tagged task run.
+    with TagsContext(current_tags=set()):
+        results = run_steps(context, steps_of(phase), wave, records, facts)
+        result = quality_gate_task(context, phase_result(phase, results, context.run_id))
     publish_phase_artifacts(context.config().study.id, result)
     return result
 

@@ -17,7 +17,7 @@ from schemas.study_config import OrchestrationConfig
 from tasks.context import RunContext
 from tasks.pipeline import producer_step, step_named
 from tasks.step import RunFacts, Step
-from tasks.step_io import StepResult, execute_step, phase_of, records_of
+from tasks.step_io import StepResult, execute_step, records_of
 from tasks.storage.step_cache import StepInputsPolicy, step_cache_storage
 from tasks.storage.store import is_transient
 
@@ -57,15 +57,14 @@ def run_step(
 
 
 def step_task(step: Step, ctx: RunContext, wave: str | None, settings: OrchestrationConfig) -> Any:
-    """The Prefect task of one step: named after it, tagged, retried, timed, cached in the store."""
-    phase = phase_of(step, ctx.config(), wave)
+    """The Prefect task of one step: named after it, retried, timed, cached in the store."""
     return run_step.with_options(
         name=step.name,
         task_run_name=f"{step.name}[{wave}]" if wave else step.name,
-        # No per-step tag: Prefect checks tag concurrency limits for every tagged task run, and a
-        # tag set seen once costs a new limit-lease client (measured ~1 s per task run); the task
-        # (run) name already names the step.
-        tags=[f"phase:{phase}", *([f"wave:{wave}"] if wave else [])],
+        # No tags: Prefect asks the API for tag concurrency slots before every tagged task run
+        # (one request each, serialised per tag set; seconds at a phase's start on a busy API).
+        # The task (run) name names the step and the wave; the phase flow run carries the tags.
+        tags=[],
         retries=settings.retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_delay_seconds)
         if settings.retry_delay_seconds > 0 else 0,

@@ -39,7 +39,7 @@ def test_step_task_options_come_from_study_yaml(demo_copy: Path, tmp_path: Path)
     task = step_task(step_named("survey.estimates"), ctx, "w2016", ctx.config().orchestration)
     assert task.name == "survey.estimates"
     assert task.task_run_name == "survey.estimates[w2016]"
-    assert set(task.tags) == {"phase:survey_w2", "wave:w2016"}
+    assert set(task.tags) == set()  # untagged: no tag concurrency request per task run
     assert task.retries == 4
     # Exponential backoff: each delay doubles the last.
     assert list(task.retry_delay_seconds) == [2, 4, 8, 16]
