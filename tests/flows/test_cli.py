@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,15 @@ def test_gc_says_what_it_removed(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.output.splitlines() == ["removed run 20200101T000000Z-abcdef: 2 object(s)", "2 object(s) removed"]
     assert store.list() == []
+
+
+def test_a_run_loads_the_step_modules_of_its_phases_and_their_downstream_while_the_server_starts() -> None:
+    code = (
+        "import sys\n"
+        "from flows.cli import _load_steps_while_the_server_starts\n"
+        "_load_steps_while_the_server_starts(['survey_w2'])\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('tasks.') and m.endswith('.steps'))))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "tasks.report.steps,tasks.survey.steps,tasks.triangulation.steps"
