@@ -16,9 +16,8 @@ from tasks.ingest.coded_segments_csv import read_coded_segments
 from tasks.ingest.errors import InputError
 from tasks.ingest.native_csv import read_csv_table
 from tasks.ingest.qdpx import QdaProject, cases_from_sets, read_codebook_file, read_qdpx
-from tasks.ingest.tables import TableRead
+from tasks.ingest.tables import TableRead, require_columns
 from tasks.ingest.tables import read_table as read_input_table
-from tasks.ingest.tables import require_columns
 from tasks.qualitative.model import (
     CodedModel,
     SiteRule,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from tasks.ingest.qdpx import CODES_SCHEMA, SELECTIONS_SCHEMA, canonical_guid, empty_project, stable_guid
+from tasks.ingest.qdpx import (
+    CODES_SCHEMA,
+    SELECTIONS_SCHEMA,
+    canonical_guid,
+    empty_project,
+    stable_guid,
+)
 from tasks.ingest.qdpx.model import table_from_rows
 
 
