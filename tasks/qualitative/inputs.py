@@ -14,9 +14,10 @@ import polars as pl
 from schemas.study_config import QdaInputs, StudyConfig
 from tasks.ingest.coded_segments_csv import read_coded_segments
 from tasks.ingest.errors import InputError
+from tasks.ingest.native_csv import read_csv_table
 from tasks.ingest.qdpx import QdaProject, cases_from_sets, read_codebook_file, read_qdpx
+from tasks.ingest.tables import TableRead, require_columns
 from tasks.ingest.tables import read_table as read_input_table
-from tasks.ingest.tables import require_columns
 from tasks.qualitative.model import (
     CodedModel,
     SiteRule,
@@ -43,9 +44,17 @@ def read_codebook(file: RawFile) -> pl.DataFrame:
     return codebook_table(codes)
 
 
+def _read_table(file: RawFile, sheet: str | None) -> TableRead:
+    # A CSV site list is parsed by polars, as the survey steps read it (a national study's 210k
+    # sites: 4 s in the Python reader, read by four steps); the Python reader reads the rest
+    # (and every malformed file, naming the line).
+    native = read_csv_table(file.data, file.original_name) if sheet is None else None
+    return native if native is not None else read_input_table(file.data, file.original_name, sheet=sheet)
+
+
 def read_sites(file: RawFile, cfg: StudyConfig) -> pl.DataFrame:
     """The sites table as strings, checked for its id column."""
-    frame = read_input_table(file.data, file.original_name, sheet=cfg.sites.sheet).frame
+    frame = _read_table(file, cfg.sites.sheet).frame
     require_columns(frame, [cfg.sites.id_column], file.original_name)
     return frame
 
@@ -137,7 +146,7 @@ def site_rule(inputs: QdaInputs, section: str, mapping: RawFile | None) -> SiteR
     config = inputs.site_mapping
     if config is None or mapping is None:
         raise ValueError(f"study.yaml {key}.site_from: mapping needs the table {key}.site_mapping.path")
-    frame = read_input_table(mapping.data, mapping.original_name, sheet=config.sheet).frame
+    frame = _read_table(mapping, config.sheet).frame
     require_columns(frame, [config.case_column, config.site_column], mapping.original_name)
     pairs = frame.select(
         pl.col(config.case_column).str.strip_chars().alias("case"),

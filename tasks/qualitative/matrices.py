@@ -159,15 +159,21 @@ def _source_pairs(enriched: pl.DataFrame, code: pl.Series) -> pl.DataFrame:
 
     lo, hi, n = upper(incidence.T @ incidence)
     frame = pl.DataFrame({"lo": lo.astype(np.int64), "hi": hi.astype(np.int64), "n": n.astype(np.int64)})
-    in_cases = []
-    case_of_source = pl.DataFrame({"s": source, "c": case}).unique("s").drop_nulls("c")
-    for value in case_of_source.get_column("c").unique().sort().to_list():
-        rows = case_of_source.filter(pl.col("c") == value).get_column("s").to_numpy()
-        sub = incidence[rows]
-        clo, chi, _ = upper(sub.T @ sub)
-        in_cases.append(pl.DataFrame({"lo": clo.astype(np.int64), "hi": chi.astype(np.int64)}))
-    if in_cases:
-        counts = pl.concat(in_cases).group_by("lo", "hi").agg(pl.len().cast(pl.Int64).alias("n_cases"))
+    # Cases where a pair meets in one source, all cases in one product instead of one per case
+    # (a national study has thousands of cases): each case's codes get their own block of
+    # columns, so blocks.T @ blocks is block-diagonal, one block per case's sources, and a
+    # source (which belongs to one case) only links codes inside its case's block.
+    present = pl.DataFrame({"s": source, "c": case, "k": codes}).drop_nulls("c").unique(["s", "k"])
+    if present.height:
+        n_codes = shape[1]
+        columns = present.get_column("c").to_numpy() * n_codes + present.get_column("k").to_numpy()
+        blocks = sparse.csr_matrix(
+            (np.ones(present.height, dtype=np.int64), (present.get_column("s").to_numpy(), columns)),
+            shape=(shape[0], (int(present.get_column("c").max()) + 1) * n_codes),  # type: ignore[arg-type]
+        )
+        rows, cols, _ = upper(blocks.T @ blocks)
+        counts = pl.DataFrame({"lo": (rows % n_codes).astype(np.int64), "hi": (cols % n_codes).astype(np.int64)}
+                              ).group_by("lo", "hi").agg(pl.len().cast(pl.Int64).alias("n_cases"))
         frame = frame.join(counts, on=["lo", "hi"], how="left")
     else:
         frame = frame.with_columns(pl.lit(None, pl.Int64).alias("n_cases"))

@@ -105,3 +105,36 @@ def test_redact_column_keeps_nulls_duplicates_and_name(values: pl.Series) -> Non
                 for v in values.to_list()]
     assert out.name == "name" and out.dtype == pl.String
     assert out.to_list() == expected
+
+
+# Every code point but the surrogates, once: a term's first character, folded by the class in
+# the terms' look-ahead, must match exactly the characters the term itself matches there.
+_ALL_CHARACTERS = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+
+@pytest.mark.parametrize("first", ["k", "K", "s", "i", "I", "ë", "Ë", "µ", "-", "ß", "Σ", "ǅ"])
+def test_term_look_ahead_folds_case_as_the_term_itself(first: str) -> None:
+    as_literal = re.compile(rf"(?i:{re.escape(first)})")
+    as_class = re.compile(rf"(?i:[{re.escape(first)}])")
+    literal = [m.start() for m in as_literal.finditer(_ALL_CHARACTERS)]
+    assert literal == [m.start() for m in as_class.finditer(_ALL_CHARACTERS)]
+    assert len(literal) >= 1
+
+
+def test_guarded_terms_redact_as_the_flat_pattern_on_random_terms_and_texts() -> None:
+    rng = random.Random(12)
+    alphabet = "kKsSiIëËa -.ſıİK"
+    for _ in range(300):
+        terms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 6))]
+        guarded, flat = redaction_pattern(terms, {}), _flat_pattern(terms, {})
+        for _ in range(5):
+            text = "".join(rng.choice(alphabet + "xyz_,\n") for _ in range(rng.randint(0, 60)))
+            assert redact(text, guarded, {}) == _old_redact(text, flat, {}), (terms, text)
+
+
+def test_terms_are_tried_only_where_one_can_start() -> None:
+    pattern = redaction_pattern(["Zoë Sutcliffe", "kirk", "-x"], {})
+    assert r"(?P<term>(?i:(?=[Z\-k])" in pattern.pattern
+    # U+212A KELVIN SIGN folds to k, as it does for the term itself.
+    assert redact("ZOË SUTCLIFFE met KIRK and \u212airk; -X but not Kirkby", pattern)[0] == (
+        "[redacted] met [redacted] and [redacted]; [redacted] but not Kirkby")

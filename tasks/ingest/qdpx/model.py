@@ -94,7 +94,10 @@ def table_from_rows(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) 
     """A table of the given schema from row dicts (missing keys are null, extra keys dropped)."""
     if not rows:
         return empty_table(schema)
-    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row")
+    # Column by column: a third of the time of polars reading a dict per row (a national study
+    # reads about a million selections this way). Not strict, as rows were:
+    # a value of another type is cast to its column's (the demo builder passes numbers).
+    return pl.DataFrame({c: [r.get(c) for r in rows] for c in schema}, schema=schema, strict=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -185,6 +185,8 @@ def _project_element(
     for guid, count in Counter(source_guids).items():
         if count > 1:
             check.fail("sources", "source GUIDs must be unique", guid)
+    # Looked up once per case link: a list made writing a national project quadratic.
+    known_sources = set(source_guids)
 
     case_values = _grouped(project.case_variables, "case_guid", check)
     case_links = _grouped(project.case_sources, "case_guid", check)
@@ -198,7 +200,7 @@ def _project_element(
             _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
         for link in case_links.get(guid, []):
             target = check.guid(link["source_guid"], place)
-            if target not in source_guids:
+            if target not in known_sources:
                 check.fail(
                     place, "case_sources must name a known source", f"unknown source guid {target}"
                 )
@@ -215,7 +217,7 @@ def _project_element(
         # _write_qdpx streams the sources in place of this placeholder once the rest is serialised.
         if fast[1]:
             ET.SubElement(root, "Sources").text = _SOURCES_PLACEHOLDER
-        _set_elements(root, project, set(source_guids), code_guids, check)
+        _set_elements(root, project, known_sources, code_guids, check)
         return root, fast[1], fast[0]
     source_values = _grouped(project.source_variables, "source_guid", check)
     selections = _grouped(project.selections, "source_guid", check)
@@ -241,11 +243,11 @@ def _project_element(
             _variable_value(element, value["name"], check.xml_text(value["value"], place) or "")
         sources.append(element)
     for table, grouped in (("source_variables", source_values), ("selections", selections)):
-        for guid in grouped.keys() - set(source_guids):
+        for guid in grouped.keys() - known_sources:
             check.fail(table, f"{table} must name a known source", f"unknown source guid {guid}")
     if sources:
         ET.SubElement(root, "Sources").extend(sources)
-    _set_elements(root, project, set(source_guids), code_guids, check)
+    _set_elements(root, project, known_sources, code_guids, check)
     return root, texts, None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -40,6 +41,29 @@ def test_sites_ids_and_names(tmp_path: Path) -> None:
     assert site_names(sites, no_names) is None
     with pytest.raises(InputError):
         read_sites(RawFile(SITES_INPUT, b"id,name\nS1,A\n", "sites.csv"), cfg)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'code,name,region\n S1 ,"Ashford, Kent", South\n\nS2,,North\n"S3","Bram""ley",\n',  # polars parses it
+        b"code;name\nS1;Ashford\nS2;Bramley\n",  # semicolons: the Python reader
+        b'code,name\nS1,Ashford,extra\nS2,Bramley\n',  # a record longer than the header: the Python reader names it
+    ],
+)
+def test_sites_read_as_the_python_table_reader_reads_them(tmp_path: Path, data: bytes) -> None:
+    from tasks.ingest.tables import read_table
+
+    cfg = tq.study_config(tmp_path)
+    try:
+        expected = read_table(data, "sites.csv").frame
+    except InputError as error:
+        with pytest.raises(InputError, match=re.escape(error.rule)):
+            read_sites(RawFile(SITES_INPUT, data, "sites.csv"), cfg)
+        return
+    got = read_sites(RawFile(SITES_INPUT, data, "sites.csv"), cfg)
+    assert got.schema == expected.schema and got.equals(expected)
+    assert got.get_column("code").to_list()[:2] == ["S1", "S2"]
 
 
 def test_an_unknown_site_is_an_error_in_scoping_and_a_note_otherwise() -> None:

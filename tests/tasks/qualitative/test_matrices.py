@@ -125,3 +125,34 @@ def test_exemplars_rank_most_co_coded_then_longest() -> None:
     enriched = matrices.enrich(same.drop("_row"), sources, codebook)
     ranked = matrices.exemplars(matrices.cocoding(enriched, matrices.overlap_pairs(enriched)))
     assert ranked.sort("rank").get_column("start").to_list() == [0, 20]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["s1", "s2", "s3", "s4", "s5"]), st.integers(0, 30),
+                          st.sampled_from(["w", "x", "y", "z"])), min_size=1, max_size=30))
+def test_source_pairs_count_the_cases_where_two_codes_meet_in_one_source(
+    rows: list[tuple[str, int, str]],
+) -> None:
+    # s1, s2 in case A, s3 in case B, s4 in case C, s5 in no case (left out of n_cases).
+    case_of = {"s1": "A", "s2": "A", "s3": "B", "s4": "C", "s5": None}
+    sources = pl.DataFrame({"source_id": list(case_of), "case": list(case_of.values()), "site_id": "S",
+                            "source_type": "interview", "role": "gp", "participant_pseudonym": None},
+                           schema_overrides={"participant_pseudonym": pl.String, "case": pl.String})
+    codebook = pl.DataFrame({"code_id": ["w", "x", "y", "z"], "name": ["w", "x", "y", "z"],
+                             "path": ["T/w", "T/x", "T/y", "T/z"], "theme": "T", "category": None},
+                            schema_overrides={"category": pl.String})
+    seg = _segments([(s, "a", a, a + 3, code) for s, a, code in rows]).drop("_row")
+    enriched = matrices.enrich(seg, sources, codebook)
+    co = matrices.cooccurrence(enriched, matrices.overlap_pairs(enriched)).filter(pl.col("scope") == "source")
+    codes: dict[str, set[str]] = defaultdict(set)
+    for s, _, code in rows:
+        codes[s].add(f"T/{code}")
+    sources_with: Counter[tuple[str, str]] = Counter()
+    cases_with: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for s, found in codes.items():
+        for pair in itertools.combinations(sorted(found), 2):
+            sources_with[pair] += 1
+            if case_of[s] is not None:
+                cases_with[pair].add(case_of[s])  # type: ignore[arg-type]
+    got = {(r["path_a"], r["path_b"]): (r["n_sources"], r["n_cases"]) for r in co.iter_rows(named=True)}
+    assert got == {pair: (n, len(cases_with[pair])) for pair, n in sources_with.items()}
