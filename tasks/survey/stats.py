@@ -22,6 +22,7 @@ __all__ = [
     "DifferenceEstimate",
     "RakingResult",
     "chi_square_test",
+    "fisher_monte_carlo_p_value",
     "kish_design_effect",
     "rake_weights",
     "two_proportion_test",
@@ -141,9 +142,7 @@ def chi_square_test(
             p_value = float(stats.fisher_exact(integer_table, alternative="two-sided").pvalue)
             method = "fisher"
         else:
-            mc = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
-            # SciPy returns the Monte-Carlo p-value as a one-element array for some tables.
-            p_value = float(np.asarray(stats.fisher_exact(integer_table, method=mc).pvalue).item())
+            p_value = fisher_monte_carlo_p_value(integer_table, n_resamples=n_resamples, seed=seed)
             method = "fisher_monte_carlo"
     return AssociationTest(
         method=method,
@@ -157,6 +156,28 @@ def chi_square_test(
         dropped_rows=dropped_rows,
         dropped_columns=dropped_cols,
     )
+
+
+def fisher_monte_carlo_p_value(table: npt.NDArray[np.int64], *, n_resamples: int, seed: int) -> float:
+    """The r×c Fisher test's Monte-Carlo p-value, as scipy's `fisher_exact` computes it.
+
+    `n_resamples` random tables with the observed margins (scipy's `random_table`, generator
+    seeded with `seed`); the p-value is the share, counting the observed table, of those at most
+    as probable as it (within scipy's relative tolerance of 100 ulp). The same numbers as
+    `fisher_exact(table, method=MonteCarloMethod(n_resamples, rng=default_rng(seed)))`, which
+    scipy 1.17 cannot give when the random tables hold no more cells than the table has units
+    (n ≥ n_resamples·r·c, a national table with one rare category): it then takes all the random
+    tables for one table and fails to reshape them.
+    """
+    # Row-major, as scipy reshapes the raveled table: a column-major table's probability would
+    # sum its cells in another order (other last bits, and ties are decided within 100 ulp).
+    counts = np.ascontiguousarray(table, dtype=np.int64)
+    distribution = stats.random_table(counts.sum(axis=1), counts.sum(axis=0), seed=np.random.default_rng(seed))
+    observed = float(distribution.pmf(counts))
+    null = np.asarray(distribution.pmf(distribution.rvs(size=n_resamples)), dtype=np.float64)
+    tolerance = abs(np.finfo(np.float64).eps * 100 * observed)
+    extreme = float(np.sum(null <= observed + tolerance, dtype=np.float64))
+    return min(max((extreme + 1.0) / (n_resamples + 1.0), 0.0), 1.0)
 
 
 def _check_count(x: int, n: int, name: str) -> None:

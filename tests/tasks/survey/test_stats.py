@@ -14,6 +14,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from tasks.survey.stats import (
     AssociationTest,
     chi_square_test,
+    fisher_monte_carlo_p_value,
     kish_design_effect,
     rake_weights,
     two_proportion_test,
@@ -90,6 +91,48 @@ def test_chi_square_small_rxc_uses_seeded_monte_carlo_fisher() -> None:
     assert res.p_value == pytest.approx(ref.pvalue, abs=ATOL)
     assert res == chi_square_test(table, n_resamples=2000, seed=11)
     assert isinstance(res, AssociationTest)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_monte_carlo_fisher_is_scipys_p_value_exactly(order: str) -> None:
+    rng = np.random.default_rng(2016)
+    checked = 0
+    for _ in range(80):
+        r, c = rng.integers(2, 6, size=2)
+        table = np.asarray(rng.integers(0, 7, size=(r, c)), order=order)
+        if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+            continue
+        mc = stats.MonteCarloMethod(n_resamples=999, rng=np.random.default_rng(5))
+        ref = float(np.asarray(stats.fisher_exact(table, method=mc).pvalue).item())
+        assert fisher_monte_carlo_p_value(table, n_resamples=999, seed=5) == ref, table
+        checked += 1
+    assert checked > 60
+
+
+def _table_probability(table: np.ndarray) -> float:
+    """Multivariate hypergeometric probability of a table given its margins, cell by cell."""
+    n = int(table.sum())
+    log_p = sum(math.lgamma(int(x) + 1) for x in (*table.sum(axis=1), *table.sum(axis=0)))
+    log_p -= math.lgamma(n + 1) + sum(math.lgamma(int(x) + 1) for x in table.ravel())
+    return math.exp(log_p)
+
+
+def test_monte_carlo_fisher_on_a_national_table_with_one_rare_category() -> None:
+    # 600,003 respondents, one category of 3: an expected count below 5, so Fisher's test; scipy
+    # 1.17's fisher_exact cannot take a table with more units than its random tables hold cells.
+    table = np.array([[2, 100_000], [1, 200_000], [0, 300_000]])
+    mc = stats.MonteCarloMethod(n_resamples=999, rng=np.random.default_rng(3))
+    with pytest.raises(ValueError, match="cannot reshape"):
+        stats.fisher_exact(table, method=mc)
+    res = chi_square_test(table, n_resamples=999, seed=3)
+    assert (res.method, res.small_expected) == ("fisher_monte_carlo", True)
+    # The same random tables, each table's probability computed on its own.
+    distribution = stats.random_table(table.sum(axis=1), table.sum(axis=0), seed=np.random.default_rng(3))
+    observed = _table_probability(table)
+    null = [_table_probability(t) for t in distribution.rvs(size=999)]
+    extreme = sum(p <= observed * (1 + 1e-12) for p in null)
+    assert res.p_value == pytest.approx((extreme + 1) / 1000, abs=ATOL)
+    assert 0.0 < res.p_value < 1.0
 
 
 def test_chi_square_rejects_bad_tables() -> None:
