@@ -46,10 +46,18 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
+# CPython 3.11 keeps ast.parse's recursion-depth count in state shared by all threads: two steps
+# parsing at once failed with "AST constructor recursion depth mismatch".
+_PARSE_LOCK = threading.Lock()
+
+
 def _imports(path: Path) -> set[str]:
     """Project modules a source file imports (absolute imports of flows, tasks, schemas)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_bytes())):
+    source = path.read_bytes()
+    with _PARSE_LOCK:
+        tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
