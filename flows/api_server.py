@@ -110,7 +110,9 @@ def connected(server: ApiServer | None, timeout: float) -> Iterator[None]:
     url = server.wait_ready(timeout)
     _embedded_urls.add(url)
     try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        # No flow-run heartbeats: this server ends with the process, so nothing is left to notice
+        # a missed one, and each flow would wait up to a second at its end to stop sending them.
+        with temporary_settings(updates={PREFECT_API_URL: url, "flows.heartbeat_frequency": None}):
             yield
     finally:
         _embedded_urls.discard(url)

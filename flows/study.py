@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, wait
+from prefect.settings import temporary_settings
 from prefect.states import Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
@@ -44,7 +45,12 @@ def phase_task(
 ) -> PhaseResult:
     """Run one phase's flow (its steps on the study's task runner)."""
     cfg = ctx.config()
-    with tags(f"phase:{phase}", f"study:{cfg.study.id}"):
+    # No heartbeats of its own: a phase flow runs in the study flow's process, whose run already
+    # sends them, and Prefect stops a heartbeat thread only between one-second sleeps (up to a
+    # second at the end of every phase).
+    with tags(f"phase:{phase}", f"study:{cfg.study.id}"), temporary_settings(
+        updates={"flows.heartbeat_frequency": None}
+    ):
         if phase == "scoping":
             return scoping_flow.with_options(task_runner=runner)(ctx, upstream)
         if phase == "case_studies":

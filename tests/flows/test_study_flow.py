@@ -81,3 +81,29 @@ def test_published_tables_match_the_recorded_hashes(first_run) -> None:
     # Anything else is a dataset passed between steps, declared as such in the registry.
     extra = sorted(set(hashes) - set(recorded))
     assert extra and all(dataset_for(name).intermediate for name in extra), extra
+
+
+def test_only_the_study_flow_run_sends_heartbeats(demo_run) -> None:
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    with get_client(sync_client=True) as client:
+        phases = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[demo_run.flow_run_id])))
+        assert len(phases) == len(PHASES)
+        runs = [demo_run.flow_run_id, *(p.id for p in phases)]
+        deadline = time.monotonic() + 30
+        while True:  # events are stored by the server's event persister, a moment after
+            page = client.read_events(EventFilter(
+                event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+                resource=EventResourceFilter(id=[f"prefect.flow-run.{r}" for r in runs]),
+            ), limit=50)
+            beating = {e.resource.id.removeprefix("prefect.flow-run.") for e in page.events}
+            if str(demo_run.flow_run_id) in beating or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert str(demo_run.flow_run_id) in beating
+    assert not beating & {str(p.id) for p in phases}
