@@ -22,6 +22,7 @@ from tasks.survey.estimates import (
     encode_keys,
     key_code_table,
     ordered_dictionary,
+    site_rollup,
     with_design,
 )
 from tasks.survey.inference import (
@@ -130,22 +131,33 @@ def site_sums(
     }
     given, mapping = encode_keys(given, places), encode_keys(mapping, places)
     multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
-    units = given.unique(["variable", "respondent_id"], maintain_order=True)
+    is_multi = pl.col("variable").is_in(multi)
+
+    def once(frame: pl.DataFrame) -> pl.DataFrame:
+        # One row per respondent and variable. A single-choice or Likert answer is one row
+        # already: only multiple choice needs the (costly) distinct, and the rows keep their order.
+        many = frame.filter(is_multi)
+        if not many.height:
+            return frame.drop("respondent_id")
+        return pl.concat([
+            frame.filter(~is_multi),
+            many.unique(["variable", "respondent_id"], maintain_order=True),
+        ]).drop("respondent_id")
+
+    units = once(given)
     keys = key_code_table(variables).select(
         "variable", pl.col("member").alias("code"), pl.col("code").alias("key")
     )
-    key_chosen = (
+    key_chosen = once(
         given.join(keys, on=["variable", "code"], maintain_order="left")
-        .unique(["variable", "respondent_id"], maintain_order=True)
         .with_columns(pl.col("key").alias("code"))
         .drop("key")
     )
+    given = given.drop("respondent_id")
 
     def per_site(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-        return (
-            frame.join(mapping, on=["site_id", "role"], maintain_order="left")
-            .group_by(*by, "breakdown", "group", "site_id", maintain_order=True)
-            .agg(pl.col("weight").sum().alias("W"), pl.len().alias("N"))
+        return site_rollup(
+            frame, by, mapping, [pl.col("weight").sum().alias("W"), pl.len().alias("N")]
         )
 
     base = per_site(units, ["variable"])
@@ -171,8 +183,9 @@ def site_sums(
             "breakdown", "group", "site_id", (pl.col("W") - pl.col("W_c")).alias("W"),
             (pl.col("N") - pl.col("N_c")).alias("N"),
         ))
-    sums = pl.concat(parts)
-    return encode_keys(sums, {"column": ordered_dictionary(sums["column"])})
+    # The columns' texts (codes, "chosen", "not chosen") as key codes, part by part.
+    columns = ordered_dictionary(single["code"], pl.Series([_CHOSEN, _NOT_CHOSEN]))
+    return pl.concat(encode_keys(part, {"column": columns}) for part in parts)
 
 
 def _positions(values: pl.Series) -> tuple[list[str] | list[int], npt.NDArray[np.int64]]:
