@@ -21,6 +21,7 @@ from tasks.survey.estimates import (
     ALL,
     encode_keys,
     key_code_table,
+    one_per_unit,
     ordered_dictionary,
     site_rollup,
     with_design,
@@ -132,27 +133,16 @@ def site_sums(
     given, mapping = encode_keys(given, places), encode_keys(mapping, places)
     multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
     is_multi = pl.col("variable").is_in(multi)
-
-    def once(frame: pl.DataFrame) -> pl.DataFrame:
-        # One row per respondent and variable. A single-choice or Likert answer is one row
-        # already: only multiple choice needs the (costly) distinct, and the rows keep their order.
-        many = frame.filter(is_multi)
-        if not many.height:
-            return frame.drop("respondent_id")
-        return pl.concat([
-            frame.filter(~is_multi),
-            many.unique(["variable", "respondent_id"], maintain_order=True),
-        ]).drop("respondent_id")
-
-    units = once(given)
+    units = one_per_unit(given, is_multi).drop("respondent_id")
     keys = key_code_table(variables).select(
         "variable", pl.col("member").alias("code"), pl.col("code").alias("key")
     )
-    key_chosen = once(
+    key_chosen = one_per_unit(
         given.join(keys, on=["variable", "code"], maintain_order="left")
         .with_columns(pl.col("key").alias("code"))
-        .drop("key")
-    )
+        .drop("key"),
+        is_multi,
+    ).drop("respondent_id")
     given = given.drop("respondent_id")
 
     def per_site(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:

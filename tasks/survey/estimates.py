@@ -151,7 +151,7 @@ def site_rollup(
     (so the same bits), without repeating every row once per breakdown: a breakdown that puts
     each site in one group (the whole sample, site attributes) takes each site's aggregates once;
     only the others (role, role group) are joined row by row. Within each (by, breakdown, group),
-    sites come in the order of their first row. Every (site_id, role) of `rows` must be a cell
+    sites come in the join's order (that of their first row in the group). Every (site_id, role) of `rows` must be a cell
     of `mapping` (both come from the same respondents).
     """
     site_level = site_level_breakdowns(mapping).implode()
@@ -170,6 +170,21 @@ def site_rollup(
         )
     keys = [*by, "breakdown", "group", "site_id"]
     return pl.concat(p.select(*keys, pl.exclude(keys)) for p in parts)
+
+
+def one_per_unit(frame: pl.DataFrame, is_multi: pl.Expr) -> pl.DataFrame:
+    """Rows with their first row per (variable, respondent_id) only, in row order per variable.
+
+    A single-choice or Likert answer is one row already: only multiple choice (`is_multi`)
+    needs the costly distinct; its rows follow the others' (variables never mix, so each
+    variable's rows keep their order and every later sum adds the same terms in the same order).
+    """
+    many = frame.filter(is_multi)
+    if not many.height:
+        return frame
+    return pl.concat([
+        frame.filter(~is_multi), many.unique(["variable", "respondent_id"], maintain_order=True)
+    ])
 
 
 def _null_nan(columns: Sequence[str]) -> list[pl.Expr]:
@@ -453,7 +468,7 @@ def estimate_table(
             on=["variable", "code"],
             maintain_order="left",
         )
-        .unique(["variable", "respondent_id"], maintain_order=True)
+        .pipe(one_per_unit, pl.col("variable").is_in(multi.implode()))
         .with_columns(pl.col("key").alias("code")),
         ["variable", "code"],
     )
