@@ -21,7 +21,9 @@ from tasks.survey.estimates import (
     ALL,
     encode_keys,
     key_code_table,
+    one_per_unit,
     ordered_dictionary,
+    site_rollup,
     with_design,
 )
 from tasks.survey.inference import (
@@ -130,22 +132,22 @@ def site_sums(
     }
     given, mapping = encode_keys(given, places), encode_keys(mapping, places)
     multi = [k for k, v in variables.items() if v.type == "multiple_choice"]
-    units = given.unique(["variable", "respondent_id"], maintain_order=True)
+    is_multi = pl.col("variable").is_in(multi)
+    units = one_per_unit(given, is_multi).drop("respondent_id")
     keys = key_code_table(variables).select(
         "variable", pl.col("member").alias("code"), pl.col("code").alias("key")
     )
-    key_chosen = (
+    key_chosen = one_per_unit(
         given.join(keys, on=["variable", "code"], maintain_order="left")
-        .unique(["variable", "respondent_id"], maintain_order=True)
         .with_columns(pl.col("key").alias("code"))
-        .drop("key")
-    )
+        .drop("key"),
+        is_multi,
+    ).drop("respondent_id")
+    given = given.drop("respondent_id")
 
     def per_site(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-        return (
-            frame.join(mapping, on=["site_id", "role"], maintain_order="left")
-            .group_by(*by, "breakdown", "group", "site_id", maintain_order=True)
-            .agg(pl.col("weight").sum().alias("W"), pl.len().alias("N"))
+        return site_rollup(
+            frame, by, mapping, [pl.col("weight").sum().alias("W"), pl.len().alias("N")]
         )
 
     base = per_site(units, ["variable"])
@@ -171,8 +173,9 @@ def site_sums(
             "breakdown", "group", "site_id", (pl.col("W") - pl.col("W_c")).alias("W"),
             (pl.col("N") - pl.col("N_c")).alias("N"),
         ))
-    sums = pl.concat(parts)
-    return encode_keys(sums, {"column": ordered_dictionary(sums["column"])})
+    # The columns' texts (codes, "chosen", "not chosen") as key codes, part by part.
+    columns = ordered_dictionary(single["code"], pl.Series([_CHOSEN, _NOT_CHOSEN]))
+    return pl.concat(encode_keys(part, {"column": columns}) for part in parts)
 
 
 def _positions(values: pl.Series) -> tuple[list[str] | list[int], npt.NDArray[np.int64]]:
@@ -224,13 +227,19 @@ def association_table(
     if sums is not None:
         # A single-choice or Likert variable is tested as one table of all its codes, every
         # other (multiple-choice code, key codes) as a table of its own: each row of the sums
-        # goes to the one test that reads it.
+        # goes to the one test that reads it. A test reads only where its rows go (site, group,
+        # column) and the sums: the parts leave out the texts that name the test (at national
+        # scale, the parts with them took 4 GiB for 1.4 GiB of sums).
         multi = cells.filter(pl.col("type") == "multiple_choice")["variable"].unique()
         whole = (pl.col("kind") == "code") & ~pl.col("variable").is_in(multi.implode())
-        by_table = sums.filter(~whole).partition_by(
-            ["variable", "kind", "code", "breakdown"], as_dict=True
+        needed = ["site_id", "group", "column", "W", "N"]
+        table_keys = ["variable", "kind", "code", "breakdown"]
+        by_table = sums.filter(~whole).select(*table_keys, *needed).partition_by(
+            table_keys, as_dict=True, include_key=False
         )
-        single_sums = sums.filter(whole).partition_by(["variable", "breakdown"], as_dict=True)
+        single_sums = sums.filter(whole).select("variable", "breakdown", *needed).partition_by(
+            ["variable", "breakdown"], as_dict=True, include_key=False
+        )
     rows: list[dict[str, object]] = []
     # One test per (variable, breakdown): a handful of small tables, not a loop over respondents.
     for (variable, kind, breakdown), part in cells.partition_by(

@@ -128,6 +128,65 @@ def decode_keys(frame: pl.DataFrame, dictionaries: Mapping[str, pl.Series]) -> p
     )
 
 
+def site_level_breakdowns(mapping: pl.DataFrame) -> pl.Series:
+    """Breakdowns of a (site_id, role) -> (breakdown, group) mapping that put each site in one group.
+
+    The whole sample and every site attribute are such breakdowns; role and role group are not
+    (as soon as some site has members of two groups).
+    """
+    counts = mapping.group_by("breakdown").agg(
+        pl.struct("site_id", "group").n_unique().alias("pairs"),
+        pl.col("site_id").n_unique().alias("sites"),
+    )
+    return counts.filter(pl.col("pairs") == pl.col("sites"))["breakdown"]
+
+
+def site_rollup(
+    rows: pl.DataFrame, by: Sequence[str], mapping: pl.DataFrame, aggs: Sequence[pl.Expr]
+) -> pl.DataFrame:
+    """`aggs` of `rows` (with site_id and role) per `by`, breakdown group and site.
+
+    The same as joining each row to the breakdown groups of its (site, role) cell and aggregating
+    per (by, breakdown, group, site) in row order, with the same terms added in the same order
+    (so the same bits), without repeating every row once per breakdown: a breakdown that puts
+    each site in one group (the whole sample, site attributes) takes each site's aggregates once;
+    only the others (role, role group) are joined row by row. Within each (by, breakdown, group),
+    sites come in the join's order (that of their first row in the group). Every (site_id, role) of `rows` must be a cell
+    of `mapping` (both come from the same respondents).
+    """
+    site_level = site_level_breakdowns(mapping).implode()
+    by_site = mapping.filter(pl.col("breakdown").is_in(site_level))
+    by_cell = mapping.filter(~pl.col("breakdown").is_in(site_level))
+    parts = []
+    if by_site.height:
+        groups = by_site.select("site_id", "breakdown", "group").unique(maintain_order=True)
+        sums = rows.group_by(*by, "site_id", maintain_order=True).agg(aggs)
+        parts.append(sums.join(groups, on="site_id", maintain_order="left"))
+    if by_cell.height or not parts:
+        parts.append(
+            rows.join(by_cell, on=["site_id", "role"], maintain_order="left")
+            .group_by(*by, "breakdown", "group", "site_id", maintain_order=True)
+            .agg(aggs)
+        )
+    keys = [*by, "breakdown", "group", "site_id"]
+    return pl.concat(p.select(*keys, pl.exclude(keys)) for p in parts)
+
+
+def one_per_unit(frame: pl.DataFrame, is_multi: pl.Expr) -> pl.DataFrame:
+    """Rows with their first row per (variable, respondent_id) only, in row order per variable.
+
+    A single-choice or Likert answer is one row already: only multiple choice (`is_multi`)
+    needs the costly distinct; its rows follow the others' (variables never mix, so each
+    variable's rows keep their order and every later sum adds the same terms in the same order).
+    """
+    many = frame.filter(is_multi)
+    if not many.height:
+        return frame
+    return pl.concat([
+        frame.filter(~is_multi), many.unique(["variable", "respondent_id"], maintain_order=True)
+    ])
+
+
 def _null_nan(columns: Sequence[str]) -> list[pl.Expr]:
     return [pl.col(c).fill_nan(None) for c in columns]
 
@@ -163,16 +222,13 @@ def group_totals(denom: pl.DataFrame, mapping: pl.DataFrame) -> GroupTotals:
     # Group-by output order is arbitrary, and float sums depend on the order of their terms: the
     # small per-cell frames are sorted once, and every later join and group-by keeps that order,
     # so reruns give identical bits without sorting the (larger) per-group frames.
-    on = ["site_id", "role"]
     # Domain (subpopulation) estimation keeps every site of the design: a group's variance uses
     # the factor G/(G-1) with G = all sites answering the variable, and sites without members of
     # the group contribute zero totals. A group found at one site still gets a standard error.
     design = denom.group_by("variable").agg(pl.col("site_id").n_unique().alias("G_design"))
-    by_site = (
-        denom.sort("variable", "site_id", "role")
-        .join(mapping, on=on, maintain_order="left")
-        .group_by(*keys, "site_id", maintain_order=True)
-        .agg(pl.col("N").sum(), pl.col("W").sum(), pl.col("W2").sum())
+    by_site = site_rollup(
+        denom.sort("variable", "site_id", "role"), ["variable"], mapping,
+        [pl.col("N").sum(), pl.col("W").sum(), pl.col("W2").sum()],
     )
     # Per group: units, Σw, Σw², clusters G and Σ_g W_g² over every cluster in the group.
     groups = by_site.group_by(keys, maintain_order=True).agg(
@@ -203,14 +259,11 @@ def proportions(
     """
     z = z_value(confidence)
     keys = ["variable", "breakdown", "group"]
-    on = ["site_id", "role"]
     shared = totals if totals is not None else group_totals(denom, mapping)
     design, denom, groups = shared.design, shared.by_site, shared.groups
-    numer = (
-        numer.sort("variable", "code", "site_id", "role")
-        .join(mapping, on=on, maintain_order="left")
-        .group_by(*keys, "code", "site_id", maintain_order=True)
-        .agg(pl.col("N").sum().alias("C"), pl.col("W").sum().alias("S"))
+    numer = site_rollup(
+        numer.sort("variable", "code", "site_id", "role"), ["variable", "code"], mapping,
+        [pl.col("N").sum().alias("C"), pl.col("W").sum().alias("S")],
     )
     by = [*keys, "code"]
     # Only clusters where someone chose the code get a row: with thousands of small sites a
@@ -415,7 +468,7 @@ def estimate_table(
             on=["variable", "code"],
             maintain_order="left",
         )
-        .unique(["variable", "respondent_id"], maintain_order=True)
+        .pipe(one_per_unit, pl.col("variable").is_in(multi.implode()))
         .with_columns(pl.col("key").alias("code")),
         ["variable", "code"],
     )
@@ -538,9 +591,10 @@ def mean_table(
             pl.col("value").sub(d).first().alias("c"),
         )
         .sort("variable", "site_id", "role")
-        .join(encode_keys(mapping, dictionaries), on=["site_id", "role"], maintain_order="left")
-        .group_by(*keys, "site_id", maintain_order=True)
-        .agg(pl.col("N", "W", "WD", "WD2", "D", "D2").sum(), pl.col("c").first())
+    )
+    cells = site_rollup(
+        cells, ["variable"], encode_keys(mapping, dictionaries),
+        [pl.col("N", "W", "WD", "WD2", "D", "D2").sum(), pl.col("c").first()],
     )
     cells = cells.with_columns(
         (pl.col("WD").sum().over(keys) / pl.col("W").sum().over(keys)).alias("md")

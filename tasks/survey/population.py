@@ -129,8 +129,9 @@ def roster_frame(
         .then(pl.lit("site not in the site list"))
         .when(pl.col("role").is_null())
         .then(pl.lit("unknown role"))
-        # Only the first valid row of a member is kept.
-        .when(pl.col("member").is_not_null() & (pl.int_range(pl.len()).over("member", valid) > 0))
+        # Only the first valid row of a member is kept. Rows reaching this test are valid, so
+        # their member is never null: hiding the others' members leaves the valid rows' repeats.
+        .when(~pl.when(valid).then(pl.col("member")).is_first_distinct())
         .then(pl.lit("repeated member id"))
         .alias(REASON)
     )

@@ -21,8 +21,11 @@ from tasks.survey.estimates import (
     group_mapping,
     group_totals,
     mean_table,
+    one_per_unit,
     ordered_dictionary,
     proportions,
+    site_level_breakdowns,
+    site_rollup,
 )
 from tests.reference_stats import likert_mean, weighted_proportion
 
@@ -519,3 +522,69 @@ def test_proportions_on_key_codes_equal_proportions_on_texts_bit_for_bit() -> No
     # Same rows, same bits (NaN and null included): equal, not merely close.
     assert got.sort(order).equals(expected.sort(order))
     assert expected.height == 2 * 4 * (1 + 3 + 3)
+
+
+def _rollup_rows() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Answers at three sites (weights whose sums depend on their order) and their cells' groups."""
+    rng = np.random.default_rng(7)
+    n = 400
+    rows = pl.DataFrame({
+        "variable": rng.choice(["q1", "q2"], n).tolist(),
+        "site_id": rng.choice(["A", "B", "C"], n).tolist(),
+        "role": rng.choice(["chair", "gp", "nurse"], n).tolist(),
+        "weight": (rng.random(n) * 10.0 ** rng.integers(-8, 8, n)).tolist(),
+    })
+    cells = rows.select("site_id", "role").unique().sort("site_id", "role")
+    region = {"A": "north", "B": "north", "C": "south"}
+    group = {"chair": "gp", "gp": "gp", "nurse": "other"}
+    mapping = pl.concat([
+        cells.with_columns(pl.lit("all").alias("breakdown"), pl.lit("all").alias("group")),
+        cells.with_columns(pl.lit("role").alias("breakdown"), pl.col("role").alias("group")),
+        cells.with_columns(
+            pl.lit("role_group").alias("breakdown"), pl.col("role").replace_strict(group).alias("group")
+        ),
+        cells.with_columns(
+            pl.lit("region").alias("breakdown"), pl.col("site_id").replace_strict(region).alias("group")
+        ),
+    ])
+    return rows, mapping
+
+
+def test_site_level_breakdowns_are_those_giving_each_site_one_group() -> None:
+    _, mapping = _rollup_rows()
+    assert sorted(site_level_breakdowns(mapping).to_list()) == ["all", "region"]
+
+
+def test_site_rollup_adds_the_same_terms_as_joining_every_row() -> None:
+    rows, mapping = _rollup_rows()
+    aggs = [pl.col("weight").sum().alias("W"), pl.len().alias("N"), pl.col("weight").first().alias("w1")]
+    keys = ["variable", "breakdown", "group", "site_id"]
+    joined = (
+        rows.join(mapping, on=["site_id", "role"], maintain_order="left")
+        .group_by(*keys, maintain_order=True)
+        .agg(aggs)
+    )
+    rolled = site_rollup(rows, ["variable"], mapping, aggs)
+    assert rolled.columns == joined.columns
+    # The same rows with bit-identical sums (the order of the rows may differ).
+    assert rolled.sort(keys).equals(joined.sort(keys))
+    # Within each (variable, breakdown, group), sites come in the order the join gives them.
+    def sites(frame: pl.DataFrame) -> dict[tuple[str, ...], list[str]]:
+        by = frame.group_by("variable", "breakdown", "group", maintain_order=True).agg("site_id")
+        return {tuple(r[:3]): r[3] for r in by.iter_rows()}
+
+    assert sites(rolled) == sites(joined)
+
+
+def test_one_per_unit_dedupes_multiple_choice_only_keeping_row_order() -> None:
+    frame = pl.DataFrame({
+        "variable": ["m", "s", "m", "s", "m", "t"],
+        "respondent_id": ["r1", "r1", "r1", "r2", "r2", "r1"],
+        "code": ["a", "x", "b", "y", "a", "z"],
+    })
+    out = one_per_unit(frame, pl.col("variable") == "m")
+    assert out.rows() == [
+        ("s", "r1", "x"), ("s", "r2", "y"), ("t", "r1", "z"), ("m", "r1", "a"), ("m", "r2", "a"),
+    ]
+    # Nothing multiple: the frame as it is.
+    assert one_per_unit(frame, pl.lit(False)).equals(frame)
