@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from threadpoolctl import threadpool_limits
 
+from tasks.blas import single_threaded_blas
 from tasks.frames import as_matrix
 
 __all__ = [
@@ -540,8 +540,8 @@ def comparison_statistics(
         # Replicate b sums each source's statistics times the times it was drawn (one matmul),
         # on one BLAS thread: the same digits whatever the core count, and no BLAS threads
         # spinning against the steps running beside it (national: 2000 x 11,520 x ~600).
-        with threadpool_limits(limits=1, user_api="blas"):
-            product = counts @ per_source.reshape(n_sources, -1)
+        single_threaded_blas()
+        product = counts @ per_source.reshape(n_sources, -1)
         boot = product.reshape(replicates, len(codes), len(_STATS))
         boot = np.concatenate([boot, boot.sum(axis=1, keepdims=True)], axis=1)
         _, boot_kappa, boot_alpha = _statistics(boot, k)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
-from threadpoolctl import threadpool_limits
+
+from tasks.blas import single_threaded_blas
 
 __all__ = [
     "UNTESTABLE",
@@ -117,8 +118,8 @@ def rao_scott_test(
     # One BLAS thread: the products then sum in one order whatever the machine's core count (the
     # published digits were machine-dependent), and they no longer fight polars for the cores
     # (a variance product took 270 ms instead of 3 ms on two busy cores).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _second_order(tables, n, pearson, p, strata_codes, fraction, nu)
+    single_threaded_blas()
+    return _second_order(tables, n, pearson, p, strata_codes, fraction, nu)
 
 
 def _second_order(
