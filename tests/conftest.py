@@ -7,8 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.services import answers
 
 # Tests never read a developer's real keys or send telemetry.
 # A fixed test key of 32 bytes (keys must carry that much entropy; see tasks/privacy.py).
@@ -53,16 +53,9 @@ def s3_endpoint() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto_server did not start within 30 s")
-            time.sleep(0.1)
+    if not answers(url + "/moto-api/", proc, timeout=30, every=0.1):
+        proc.kill()
+        pytest.fail("moto_server did not start within 30 s")
     yield url
     proc.terminate()
     proc.wait(timeout=10)

@@ -221,7 +221,8 @@ ON_SERVER = ("full_on_server", "no_change_on_server")
 def running_server() -> Iterator[str]:
     """A local Prefect server (`study server`) for the on-server runs; its API URL."""
     import socket
-    import urllib.request
+
+    from tests.services import answers
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -231,16 +232,8 @@ def running_server() -> Iterator[str]:
                             stdout=log, stderr=subprocess.STDOUT)
     api = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the bench's Prefect server did not start (see {log.name})") from None
-                time.sleep(0.5)
+        if not answers(f"{api}/health", proc, timeout=180, every=0.5):
+            raise SystemExit(f"the bench's Prefect server did not start (see {log.name})")
         yield api
     finally:
         proc.terminate()

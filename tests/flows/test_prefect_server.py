@@ -6,12 +6,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.services import answers
 
 # A started server or stack: `make test-integration` (CI runs it after `make test`).
 pytestmark = [pytest.mark.integration, pytest.mark.server]
@@ -39,16 +39,9 @@ def prefect_server(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(api + "/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    if not answers(api + "/health", proc, timeout=120, every=0.5):
+        proc.kill()
+        pytest.fail(f"prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
     yield env
     proc.terminate()
     try:
@@ -102,14 +95,7 @@ def test_a_study_server_on_the_same_prefect_home_is_found_and_used(
     server = subprocess.Popen([str(BIN / "study"), "server", "--port", str(port)], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(api + "/health", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-                time.sleep(0.5)
+        assert answers(api + "/health", server, timeout=120, every=0.5), (tmp_path / "server.log").read_text()
         scoping = [str(BIN / "study"), "run", "--config", str(demo_study), "--store", store, "--phase", "scoping"]
         used = subprocess.run(scoping, env=env, capture_output=True, text=True, timeout=600)
         assert used.returncode == 0, used.stdout[-3000:] + used.stderr[-3000:]
