@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.api_server import APP_FACTORY, ApiServer, connected
-from flows.processes import alive, command_line, same_process_alive, start_ticks
+from flows.processes import alive, command_line, record_this_process, recorded_process_alive
 from schemas.phases import PHASES
 from tasks.storage.store import DEFAULT_STORE
 
@@ -188,13 +188,13 @@ def standing_server() -> str | None:
     record = _standing_record()
     try:
         info = json.loads(record.read_text())
-        pid, api, ticks = int(info["pid"]), str(info["api"]), info.get("start_ticks")
+        api, running = str(info["api"]), recorded_process_alive(info)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
         record.unlink(missing_ok=True)
         return None
-    if not same_process_alive(pid, ticks):
+    if not running:
         record.unlink(missing_ok=True)  # that server has ended
         return None
     try:
@@ -543,9 +543,7 @@ def server(
         raise typer.Exit(2)
     # `study` commands on this Prefect home find the server by this record (the pid stays the
     # server's across the exec below) and use it instead of starting their own.
-    record = _standing_record()
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"pid": os.getpid(), "api": api, "start_ticks": start_ticks(os.getpid())}))
+    record_this_process(_standing_record(), api=api)
     for line in (
         f"Prefect UI:  {ui}",
         f"Prefect API: {api}",

@@ -98,7 +98,8 @@ def _phase(
     facts: RunFacts | None = _plain(run)
     warm_gate_imports()
     # The phase's tags (phase:, study:) label this flow run; its task runs go untagged, since
-    # Prefect asks the API for tag concurrency slots before every tagged task run.
+    # Prefect asks the API for tag concurrency slots before every tagged task run (one request
+    # each, serialised per tag set: seconds at a phase's start on a busy API).
     with TagsContext(current_tags=set()):
         results = run_steps(context, steps_of(phase), wave, records, facts)
         result = quality_gate_task(context, phase_result(phase, results, context.run_id))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def alive(pid: int) -> bool:
@@ -42,3 +44,21 @@ def same_process_alive(pid: int, ticks: int | None) -> bool:
         return False
     now = start_ticks(pid)
     return ticks is None or now is None or now == ticks
+
+
+def record_this_process(path: Path, **fields: object) -> None:
+    """Write `path` as JSON naming this process (pid, start ticks) and `fields`, whole or not at all.
+
+    Written to a side file and renamed: a reader never sees half a record, which it would take
+    for the record of a process that has gone.
+    """
+    pid = os.getpid()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f"{path.name}.{pid}.tmp")
+    staged.write_text(json.dumps({"pid": pid, "start_ticks": start_ticks(pid), **fields}))
+    staged.replace(path)
+
+
+def recorded_process_alive(record: dict[str, Any]) -> bool:
+    """Whether the process a `record_this_process` record names is still running."""
+    return same_process_alive(int(record["pid"]), record.get("start_ticks"))

@@ -32,7 +32,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from flows.api_server import is_embedded
-from flows.processes import same_process_alive, start_ticks
+from flows.processes import record_this_process, recorded_process_alive
 from schemas.study_config import load_study_config
 
 # A waiting run re-asks for the slot this often; a run may wait up to a day behind others.
@@ -63,16 +63,6 @@ def _holder_record(name: str) -> Path:
     return Path(get_current_settings().home) / "studyflow-slots" / f"{name}.json"
 
 
-def _write_holder(record: Path) -> None:
-    # Written whole, then renamed: a run reading it meanwhile never sees half a record (which it
-    # would take for an abandoned one).
-    record.parent.mkdir(parents=True, exist_ok=True)
-    pid = os.getpid()
-    staged = record.with_name(f"{record.name}.{pid}.tmp")
-    staged.write_text(json.dumps({"pid": pid, "start_ticks": start_ticks(pid)}))
-    staged.replace(record)
-
-
 def _on_embedded_server() -> bool:
     from prefect.settings import get_current_settings
 
@@ -84,13 +74,13 @@ def reclaim_abandoned_slot(name: str) -> int | None:
     record = _holder_record(name)
     try:
         holder = json.loads(record.read_text())
-        pid, ticks = int(holder["pid"]), holder.get("start_ticks")
+        pid = int(holder["pid"])
+        if recorded_process_alive(holder):
+            return None
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        pid, ticks = -1, None  # an unreadable record names no live run
-    if pid > 0 and same_process_alive(pid, ticks):
-        return None
+        pid = -1  # an unreadable record names no live run
     # Only the run that moves the record aside gives the slot back: two runs starting together
     # must not each release one (the second release would free the first one's new slot).
     claimed = record.with_name(f"{record.name}.{os.getpid()}.reclaimed")
@@ -120,7 +110,7 @@ def study_slot(study_id: str) -> Iterator[None]:
     with concurrency(name, occupy=1, strict=True, timeout_seconds=SLOT_TIMEOUT_SECONDS):
         record = _holder_record(name)
         if embedded:
-            _write_holder(record)
+            record_this_process(record)
         try:
             yield
         finally:

@@ -60,11 +60,9 @@ def step_task(step: Step, ctx: RunContext, wave: str | None, settings: Orchestra
     """The Prefect task of one step: named after it, retried, timed, cached in the store."""
     return run_step.with_options(
         name=step.name,
+        # Untagged (the phase flow clears its tags for its task runs): the run name names the
+        # step and the wave.
         task_run_name=f"{step.name}[{wave}]" if wave else step.name,
-        # No tags: Prefect asks the API for tag concurrency slots before every tagged task run
-        # (one request each, serialised per tag set; seconds at a phase's start on a busy API).
-        # The task (run) name names the step and the wave; the phase flow run carries the tags.
-        tags=[],
         retries=settings.retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_delay_seconds)
         if settings.retry_delay_seconds > 0 else 0,

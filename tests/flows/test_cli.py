@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tests.fresh_interpreter import step_modules_loaded_by
 
 runner = CliRunner()
 
@@ -120,12 +119,8 @@ def test_gc_says_what_it_removed(tmp_path: Path) -> None:
 
 
 def test_a_run_loads_the_step_modules_of_its_phases_and_their_downstream_while_the_server_starts() -> None:
-    code = (
-        "import sys\n"
+    loaded = step_modules_loaded_by(
         "from flows.cli import _load_steps_while_the_server_starts\n"
-        "_load_steps_while_the_server_starts(['survey_w2'])\n"
-        "print(','.join(sorted(m for m in sys.modules if m.startswith('tasks.') and m.endswith('.steps'))))\n"
+        "_load_steps_while_the_server_starts(['survey_w2'])"
     )
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
-    assert out.stdout.strip() == "tasks.report.steps,tasks.survey.steps,tasks.triangulation.steps"
+    assert loaded == "tasks.report.steps,tasks.survey.steps,tasks.triangulation.steps"

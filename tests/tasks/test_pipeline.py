@@ -15,6 +15,7 @@ from tasks.pipeline import (
     step_named,
     steps_of,
 )
+from tests.fresh_interpreter import step_modules_loaded_by
 
 
 def test_phase_graph_follows_the_datasets_steps_read() -> None:
@@ -92,12 +93,5 @@ def test_planning_a_run_imports_no_step_module(demo_study: Path) -> None:
 
 
 def test_load_steps_imports_the_step_modules_of_the_phases_asked_for_only(demo_study: Path) -> None:
-    code = (
-        "import sys\n"
-        "from tasks.pipeline import load_steps\n"
-        "load_steps(['triangulation'])\n"
-        "print(','.join(sorted(m for m in sys.modules if m.startswith('tasks.') and m.endswith('.steps'))))\n"
-    )
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
-    assert out.stdout.strip() == "tasks.report.steps,tasks.triangulation.steps"
+    loaded = step_modules_loaded_by("from tasks.pipeline import load_steps\nload_steps(['triangulation'])")
+    assert loaded == "tasks.report.steps,tasks.triangulation.steps"
